@@ -1,0 +1,73 @@
+// mfnas native kernels: oneDNN primitives on caller-owned float32 buffers.
+//
+// Layouts (TensorFlow.js conventions):
+//   activations NHWC, convolution filters HWIO ([kh, kw, ci, co]),
+//   per-channel vectors (gamma, beta, mean, variance) [C].
+//
+// All functions are synchronous and write only into the caller's output
+// buffers. Primitives, internal (blocked-format) buffers and reorders are
+// cached per calling thread by shape, so every JS thread (main or worker)
+// owns an independent cache and oneDNN stream.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mfnas {
+
+struct ConvShape {
+  int64_t n, h, w, ci, co, kh, kw, sh, sw, ph, pw;
+  // Output size as PyTorch: floor((h + 2 ph - kh) / sh) + 1.
+  int64_t oh() const { return (h + 2 * ph - kh) / sh + 1; }
+  int64_t ow() const { return (w + 2 * pw - kw) / sw + 1; }
+};
+
+struct PoolShape {
+  int64_t n, h, w, c, kh, kw, sh, sw, ph, pw;
+  bool exclude_pad;
+  int64_t oh() const { return (h + 2 * ph - kh) / sh + 1; }
+  int64_t ow() const { return (w + 2 * pw - kw) / sw + 1; }
+};
+
+// Convolution memory-format policy.
+//   kConvNhwc:    primitives run directly on the user's NHWC / HWIO memory.
+//   kConvBlocked: primitives choose their formats (format_tag::any); inputs
+//                 and outputs are reordered to/from internal buffers.
+//   kConvAuto:    per shape and direction, time both once and keep the faster.
+enum ConvFormat { kConvNhwc = 0, kConvBlocked = 1, kConvAuto = 2 };
+
+void set_threads(int n);
+int get_threads();
+void set_conv_format(int mode);
+int get_conv_format();
+void clear_cache();
+size_t cache_size();
+std::string version_string();
+// Implementation names chosen by oneDNN for the cached primitives (debugging).
+std::string describe_cache();
+
+// Throws std::runtime_error (or dnnl::error) on invalid shapes.
+void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y);
+void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx);
+void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dw);
+
+// Training-mode batch norm over N, H, W per channel. gamma/beta may be null
+// (no scale / no shift). mean/variance receive the batch statistics
+// (variance biased, divisor N*H*W).
+void batchnorm_forward(int64_t n, int64_t h, int64_t w, int64_t c, float eps,
+                       const float* x, const float* gamma, const float* beta,
+                       float* y, float* mean, float* variance);
+// dgamma requires gamma; dgamma/dbeta may be null when not wanted.
+void batchnorm_backward(int64_t n, int64_t h, int64_t w, int64_t c, float eps,
+                        const float* x, const float* dy, const float* gamma,
+                        const float* mean, const float* variance,
+                        float* dx, float* dgamma, float* dbeta);
+
+void relu_forward(int64_t len, const float* x, float* y);
+void relu_backward(int64_t len, const float* x, const float* dy, float* dx);
+
+void avgpool_forward(const PoolShape& s, const float* x, float* y);
+void avgpool_backward(const PoolShape& s, const float* dy, float* dx);
+
+}  // namespace mfnas

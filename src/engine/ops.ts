@@ -1,0 +1,238 @@
+/**
+ * The differentiable layer primitives of NAS-Bench-201 / NATS-Bench networks, NHWC, float32,
+ * with PyTorch semantics. Every op has a correct forward and backward on every backend
+ * (wasm, tfjs-node, cpu); see test/engine.test.ts for the float64 reference checks.
+ *
+ * Call `initEngine()` (./backend.ts) before using them.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { engineInfo } from './backend.js';
+
+type GradSave = (tensors: tf.Tensor[]) => void;
+
+function custom<T extends tf.Tensor>(
+  f: (...args: never[]) => { value: T; gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] },
+): (...inputs: tf.Tensor[]) => T {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...inputs: tf.Tensor[]) => T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution
+
+/**
+ * 2-D convolution without bias, PyTorch padding semantics: `pad` zeros on every side (so a
+ * 3x3 stride-2 pad-1 conv on an even input pads 1 at the top/left too, unlike tfjs 'same',
+ * which would pad 0 before and 1 after). x [N,H,W,Ci], w [kh,kw,Ci,Co].
+ * Gradients come from the backend's Conv2DBackpropInput/Filter kernels (mfnas's on wasm).
+ */
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride = 1, pad = 0): tf.Tensor4D {
+  const [kh, kw] = w.shape;
+  if (pad === 0) return tf.conv2d(x, w, stride, 'valid');
+  if (stride === 1 && 2 * pad === kh - 1 && 2 * pad === kw - 1) {
+    // Symmetric: tfjs 'same' at stride 1 with an odd kernel pads (k-1)/2 on each side.
+    return tf.conv2d(x, w, 1, 'same');
+  }
+  if (engineInfo()?.backend === 'node') {
+    // Explicit padding support in native TF gradients is not guaranteed: pad, then 'valid'.
+    const xp = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+    return tf.conv2d(xp, w, stride, 'valid');
+  }
+  return tf.conv2d(x, w, stride, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling
+
+interface CountMaps {
+  /** Number of in-image positions of each 3x3 window, [H,W,1]. */
+  count: tf.Tensor3D;
+  /** 1 / count, [H,W,1]. */
+  inv: tf.Tensor3D;
+}
+
+const countCache = new Map<string, CountMaps>();
+
+/** Per-position window sizes of a 3x3 stride-1 pad-1 pool on an H x W map (4 / 6 / 9). */
+export function poolCounts(h: number, w: number): Float32Array {
+  const c = new Float32Array(h * w);
+  for (let i = 0; i < h; i++) {
+    const ri = (i > 0 ? 1 : 0) + 1 + (i < h - 1 ? 1 : 0);
+    for (let j = 0; j < w; j++) {
+      const rj = (j > 0 ? 1 : 0) + 1 + (j < w - 1 ? 1 : 0);
+      c[i * w + j] = ri * rj;
+    }
+  }
+  return c;
+}
+
+function countMaps(h: number, w: number): CountMaps {
+  const key = `${tf.getBackend()}:${h}x${w}`;
+  let m = countCache.get(key);
+  if (m == null || m.count.isDisposed) {
+    const c = poolCounts(h, w);
+    const inv = c.map((v) => 1 / v);
+    m = {
+      count: tf.keep(tf.tensor3d(c, [h, w, 1])),
+      inv: tf.keep(tf.tensor3d(inv, [h, w, 1])),
+    };
+    countCache.set(key, m);
+  }
+  return m;
+}
+
+const avgPool3x3Op = custom<tf.Tensor4D>((x: tf.Tensor4D) => {
+  // tfjs (like TensorFlow) averages over the in-image positions of a 'same' window, i.e.
+  // PyTorch count_include_pad=False. Only the stock gradient is wrong (it divides by 9).
+  const value = tf.avgPool(x, 3, 1, 'same');
+  const [, h, w] = x.shape;
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor4D) =>
+      tf.tidy(() => {
+        // y = S(x) ⊙ inv with S the zero-padded 3x3 box sum; Sᵀ = S, so dx = S(dy ⊙ inv),
+        // computed as avgPool(dy ⊙ inv) ⊙ count (the backend's fast average pool).
+        const { count, inv } = countMaps(h, w);
+        return tf.mul(tf.avgPool(tf.mul(dy, inv) as tf.Tensor4D, 3, 1, 'same'), count);
+      }),
+  };
+});
+
+/**
+ * avg_pool_3x3 of NAS-Bench-201: 3x3, stride 1, padding 1, padding excluded from the divisor
+ * (PyTorch `count_include_pad=False`: 4 at corners, 6 at edges, 9 inside).
+ */
+export function avgPool3x3ExcludePad(x: tf.Tensor4D): tf.Tensor4D {
+  return avgPool3x3Op(x);
+}
+
+const avgPool2x2Op = custom<tf.Tensor4D>((x: tf.Tensor4D) => {
+  const value = tf.avgPool(x, 2, 2, 'valid');
+  const [, h, w] = x.shape;
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor4D) =>
+      tf.tidy(() => {
+        const [, ho, wo] = dy.shape;
+        let dx = tf.mul(tf.image.resizeNearestNeighbor(dy, [2 * ho, 2 * wo]), 0.25) as tf.Tensor4D;
+        if (2 * ho !== h || 2 * wo !== w) dx = tf.pad(dx, [[0, 0], [0, h - 2 * ho], [0, w - 2 * wo], [0, 0]]);
+        return dx;
+      }),
+  };
+});
+
+/** AvgPool2d(2, stride 2) (floor mode: an odd last row/column is dropped). */
+export function avgPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  return avgPool2x2Op(x);
+}
+
+const globalAvgPoolOp = custom<tf.Tensor2D>((x: tf.Tensor4D) => {
+  const value = tf.mean(x, [1, 2]) as tf.Tensor2D;
+  const [n, h, w, c] = x.shape;
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor2D) =>
+      tf.tidy(() =>
+        tf.mul(tf.image.resizeNearestNeighbor(tf.reshape(dy, [n, 1, 1, c]) as tf.Tensor4D, [h, w]), 1 / (h * w)),
+      ),
+  };
+});
+
+/** Global average pool: [N,H,W,C] → [N,C]. */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  return globalAvgPoolOp(x);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm (training mode)
+
+const bnCache = new Map<number, (...inputs: tf.Tensor[]) => tf.Tensor4D>();
+
+function bnOp(eps: number): (...inputs: tf.Tensor[]) => tf.Tensor4D {
+  let op = bnCache.get(eps);
+  if (op) return op;
+  op = custom<tf.Tensor4D>((x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, save: GradSave) => {
+    const axes = [0, 1, 2];
+    const mean = tf.mean(x, axes) as tf.Tensor1D;
+    const variance = tf.mean(tf.squaredDifference(x, mean), axes) as tf.Tensor1D; // biased
+    const value = tf.batchNorm(x, mean, variance, beta, gamma, eps);
+    save([x, mean, variance, gamma]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sm, sv, sg] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+          const m = sx.size / sx.shape[3];
+          const invStd = tf.rsqrt(tf.add(sv, eps));
+          const xhat = tf.batchNorm(sx, sm, sv, undefined, undefined, eps);
+          const dBeta = tf.sum(dy, axes) as tf.Tensor1D;
+          const dGamma = tf.sum(tf.mul(dy, xhat), axes) as tf.Tensor1D;
+          // dx = γ·invStd·(dy − dβ/m − x̂·dγ/m) = dy·k + (x̂·a + b)
+          const k = tf.mul(sg, invStd) as tf.Tensor1D;
+          const a = tf.mul(k, tf.mul(dGamma, -1 / m)) as tf.Tensor1D;
+          const b = tf.mul(k, tf.mul(dBeta, -1 / m)) as tf.Tensor1D;
+          const affine = tf.batchNorm(sx, sm, sv, b, a, eps); // x̂·a + b in one pass
+          const dx = tf.add(tf.mul(dy, k), affine);
+          return [dx, dGamma, dBeta];
+        }),
+    };
+  });
+  bnCache.set(eps, op);
+  return op;
+}
+
+/**
+ * BatchNorm2d in training mode: per-channel statistics over N,H,W with the biased variance,
+ * y = γ·(x − μ)/√(σ² + eps) + β. Gradients for x, γ and β.
+ */
+export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor4D {
+  return bnOp(eps)(x, gamma, beta);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pointwise, linear, loss
+
+export function relu<T extends tf.Tensor>(x: T): T {
+  return tf.relu(x);
+}
+
+/** x [N,in] · w [in,out] + b [out]. */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  return tf.add(tf.matMul(x, w), b);
+}
+
+/** Mean over the batch of −log softmax(logits)[label]. logits [N,C], labels in 0..C-1. */
+export function softmaxCrossEntropyMean(logits: tf.Tensor2D, labels: Int32Array | readonly number[]): tf.Scalar {
+  const [n, c] = logits.shape;
+  if (labels.length !== n) throw new Error(`softmaxCrossEntropyMean: ${labels.length} labels for ${n} logits`);
+  for (const l of labels) {
+    if (!Number.isInteger(l) || l < 0 || l >= c) throw new Error(`softmaxCrossEntropyMean: label ${l} outside 0..${c - 1}`);
+  }
+  // One-hot built in JS: the stock wasm OneHot returns all zeros when asked for float32.
+  const oh = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) oh[i * c + labels[i]] = 1;
+  const op = custom<tf.Scalar>((z: tf.Tensor2D, save: GradSave) => {
+    const logp = tf.logSoftmax(z);
+    const onehot = tf.tensor2d(oh, [n, c]);
+    const value = tf.mul(tf.sum(tf.mul(onehot, logp)), -1 / n) as tf.Scalar;
+    save([logp, onehot]);
+    return {
+      value,
+      gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [lp, oh] = saved;
+          return tf.mul(tf.sub(tf.exp(lp), oh), tf.mul(dy, 1 / n));
+        }),
+    };
+  });
+  return op(logits);
+}
+
+/** `none`: zeros of the given shape (no gradient flows). */
+export function zerosOp(shape: number[]): tf.Tensor {
+  return tf.zeros(shape);
+}
+
+/** `skip_connect`: the input itself (no copy). */
+export function identity<T extends tf.Tensor>(x: T): T {
+  return x;
+}

@@ -1,0 +1,224 @@
+/**
+ * One description of a NATS-Bench network, shared by everything that needs its structure:
+ * the analytic cost model (params, FLOPs), the TensorFlow.js model, the proxies (which layers
+ * belong to which cell) and the reports. Building it is pure and cheap (no tensors).
+ *
+ * Layout follows NATS-Bench's TinyNetwork (MFNAS.md §1): stem, cells and residual reduction
+ * blocks, last BN + ReLU, global pool, classifier. TSS uses C=16, N=5 with the searched cell;
+ * SSS uses N=1 with the fixed cell and searched channel counts.
+ */
+import { datasetInfo, type DatasetName } from '../datasets/registry.js';
+import { EDGE_FROM, EDGE_TO, type SpaceName, type TssCell, type TssOp, type SssChannels } from '../spaces/types.js';
+import { parseTssCell } from '../spaces/tss.js';
+import { liveEdges } from '../spaces/canonical.js';
+
+/** A convolution without bias; weights are [k, k, cin, cout] (TensorFlow.js HWIO). */
+export interface ConvSpec {
+  readonly kind: 'conv';
+  readonly name: string;
+  readonly cin: number;
+  readonly cout: number;
+  readonly k: number;
+  readonly stride: number;
+  /** Symmetric zero padding (PyTorch semantics). */
+  readonly pad: number;
+  /** Spatial size of the input (square). */
+  readonly inSize: number;
+}
+
+/** Affine batch norm (γ, β), training-mode statistics. */
+export interface BnSpec {
+  readonly kind: 'bn';
+  readonly name: string;
+  readonly c: number;
+}
+
+export interface LinearSpec {
+  readonly kind: 'linear';
+  readonly name: string;
+  readonly in: number;
+  readonly out: number;
+}
+
+export type LayerSpec = ConvSpec | BnSpec | LinearSpec;
+
+/**
+ * The operation on one cell edge, as the sequence NAS-Bench-201 builds:
+ * - `zero`: zeros with `cout` channels (op `none`);
+ * - `identity`: skip_connect when channels match;
+ * - `conv_bn`: [ReLU →] conv → BN (nor_conv_kxk has the ReLU; skip_connect across a channel
+ *   change has none);
+ * - `pool`: avg_pool_3x3 (exclude padding), preceded by ReLU → Conv1x1 → BN across a channel change.
+ */
+export type EdgeImpl =
+  | { readonly kind: 'zero' }
+  | { readonly kind: 'identity' }
+  | { readonly kind: 'conv_bn'; readonly relu: boolean; readonly conv: ConvSpec; readonly bn: BnSpec }
+  | { readonly kind: 'pool'; readonly pre: { readonly conv: ConvSpec; readonly bn: BnSpec } | null };
+
+export interface EdgeSpec {
+  readonly from: number;
+  readonly to: number;
+  readonly op: TssOp;
+  readonly impl: EdgeImpl;
+  /** False when the edge's output can never influence the cell output (see spaces/canonical). */
+  readonly live: boolean;
+}
+
+export interface CellSpec {
+  readonly kind: 'cell';
+  readonly name: string;
+  readonly cin: number;
+  readonly cout: number;
+  readonly size: number;
+  readonly edges: readonly EdgeSpec[];
+}
+
+export interface ReductionSpec {
+  readonly kind: 'reduction';
+  readonly name: string;
+  readonly cin: number;
+  readonly cout: number;
+  /** Input spatial size; the output is half of it. */
+  readonly size: number;
+  readonly convA: ConvSpec;
+  readonly bnA: BnSpec;
+  readonly convB: ConvSpec;
+  readonly bnB: BnSpec;
+  /** AvgPool2d(2, 2) → Conv1x1, no BN. */
+  readonly shortcut: ConvSpec;
+}
+
+export type BlockSpec = CellSpec | ReductionSpec;
+
+export interface NetworkSpec {
+  readonly space: SpaceName;
+  readonly dataset: DatasetName;
+  /** The architecture in its space's string form. */
+  readonly arch: string;
+  readonly classes: number;
+  readonly resolution: number;
+  readonly stem: { readonly conv: ConvSpec; readonly bn: BnSpec };
+  /** Cells and reduction blocks in order: the "cell list" the proxies read gradients from. */
+  readonly blocks: readonly BlockSpec[];
+  readonly lastBn: BnSpec;
+  readonly classifier: LinearSpec;
+}
+
+/** The fixed cell of every SSS network. */
+export const SSS_CELL = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|';
+export const TSS_CHANNELS = 16;
+export const TSS_CELLS_PER_STAGE = 5;
+
+const conv = (name: string, cin: number, cout: number, k: number, stride: number, inSize: number): ConvSpec => ({
+  kind: 'conv', name, cin, cout, k, stride, pad: (k - 1) >> 1, inSize,
+});
+const bn = (name: string, c: number): BnSpec => ({ kind: 'bn', name, c });
+
+function edgeImpl(name: string, op: TssOp, cin: number, cout: number, size: number): EdgeImpl {
+  switch (op) {
+    case 'none':
+      return { kind: 'zero' };
+    case 'skip_connect':
+      return cin === cout
+        ? { kind: 'identity' }
+        : { kind: 'conv_bn', relu: false, conv: conv(`${name}.conv`, cin, cout, 1, 1, size), bn: bn(`${name}.bn`, cout) };
+    case 'nor_conv_1x1':
+    case 'nor_conv_3x3': {
+      const k = op === 'nor_conv_1x1' ? 1 : 3;
+      return { kind: 'conv_bn', relu: true, conv: conv(`${name}.conv`, cin, cout, k, 1, size), bn: bn(`${name}.bn`, cout) };
+    }
+    case 'avg_pool_3x3':
+      return {
+        kind: 'pool',
+        pre: cin === cout ? null : { conv: conv(`${name}.conv`, cin, cout, 1, 1, size), bn: bn(`${name}.bn`, cout) },
+      };
+  }
+}
+
+function cellSpec(name: string, cell: TssCell, cin: number, cout: number, size: number): CellSpec {
+  const live = liveEdges(cell);
+  const edges = cell.map((op, e): EdgeSpec => {
+    const from = EDGE_FROM[e];
+    const edgeCin = from === 0 ? cin : cout;
+    return { from, to: EDGE_TO[e], op, impl: edgeImpl(`${name}.edge${e}`, op, edgeCin, cout, size), live: live[e] };
+  });
+  return { kind: 'cell', name, cin, cout, size, edges };
+}
+
+function reductionSpec(name: string, cin: number, cout: number, size: number): ReductionSpec {
+  return {
+    kind: 'reduction', name, cin, cout, size,
+    convA: conv(`${name}.conv_a`, cin, cout, 3, 2, size),
+    bnA: bn(`${name}.bn_a`, cout),
+    convB: conv(`${name}.conv_b`, cout, cout, 3, 1, size / 2),
+    bnB: bn(`${name}.bn_b`, cout),
+    shortcut: conv(`${name}.shortcut`, cin, cout, 1, 1, size / 2),
+  };
+}
+
+function assemble(
+  space: SpaceName, dataset: DatasetName, arch: string,
+  stemC: number, blocks: BlockSpec[], lastC: number,
+): NetworkSpec {
+  const info = datasetInfo(dataset);
+  return {
+    space, dataset, arch, classes: info.classes, resolution: info.resolution,
+    stem: { conv: conv('stem.conv', 3, stemC, 3, 1, info.resolution), bn: bn('stem.bn', stemC) },
+    blocks,
+    lastBn: bn('lastact.bn', lastC),
+    classifier: { kind: 'linear', name: 'classifier', in: lastC, out: info.classes },
+  };
+}
+
+/** TSS network: C=16, N=5 cells per stage, two reduction blocks. */
+export function tssNetworkSpec(cell: TssCell, dataset: DatasetName, archString: string): NetworkSpec {
+  let size = datasetInfo(dataset).resolution;
+  const blocks: BlockSpec[] = [];
+  const stages = [TSS_CHANNELS, TSS_CHANNELS * 2, TSS_CHANNELS * 4];
+  let index = 0;
+  stages.forEach((c, s) => {
+    if (s > 0) {
+      blocks.push(reductionSpec(`cells.${index++}`, stages[s - 1], c, size));
+      size /= 2;
+    }
+    for (let i = 0; i < TSS_CELLS_PER_STAGE; i++) blocks.push(cellSpec(`cells.${index++}`, cell, c, c, size));
+  });
+  return assemble('tss', dataset, archString, TSS_CHANNELS, blocks, stages[2]);
+}
+
+/** SSS network: channels c1..c5 around the fixed cell (MFNAS.md §1, SSS). */
+export function sssNetworkSpec(channels: SssChannels, dataset: DatasetName, archString: string): NetworkSpec {
+  const [c1, c2, c3, c4, c5] = channels;
+  const cell = parseTssCell(SSS_CELL);
+  let size = datasetInfo(dataset).resolution;
+  const blocks: BlockSpec[] = [];
+  blocks.push(cellSpec('cells.0', cell, c1, c1, size));
+  blocks.push(reductionSpec('cells.1', c1, c2, size));
+  size /= 2;
+  blocks.push(cellSpec('cells.2', cell, c2, c3, size));
+  blocks.push(reductionSpec('cells.3', c3, c4, size));
+  size /= 2;
+  blocks.push(cellSpec('cells.4', cell, c4, c5, size));
+  return assemble('sss', dataset, archString, c1, blocks, c5);
+}
+
+/** Every parameterised layer of a network, in a fixed order (stem, blocks, last BN, classifier). */
+export function networkLayers(spec: NetworkSpec): LayerSpec[] {
+  const out: LayerSpec[] = [spec.stem.conv, spec.stem.bn];
+  for (const block of spec.blocks) out.push(...blockLayers(block));
+  out.push(spec.lastBn, spec.classifier);
+  return out;
+}
+
+/** The parameterised layers of one block (cell or reduction), in a fixed order. */
+export function blockLayers(block: BlockSpec): LayerSpec[] {
+  if (block.kind === 'reduction') return [block.convA, block.bnA, block.convB, block.bnB, block.shortcut];
+  const out: LayerSpec[] = [];
+  for (const edge of block.edges) {
+    const impl = edge.impl;
+    if (impl.kind === 'conv_bn') out.push(impl.conv, impl.bn);
+    else if (impl.kind === 'pool' && impl.pre) out.push(impl.pre.conv, impl.pre.bn);
+  }
+  return out;
+}

@@ -1,0 +1,245 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataError, InputError } from '../src/util/errors.js';
+import { clearBenchmarkCache, openBenchmark, loadTssTable, type TssTable, type SssTable } from '../src/benchmark/tables.js';
+import { parseArchitecture, tssSpace } from '../src/spaces/index.js';
+import type { DatasetName } from '../src/datasets/registry.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const DATA = path.resolve(here, '../../shared/data');
+const NATS = path.join(DATA, 'nats-bench');
+
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mfnas-bench-test-'));
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+function argmax(xs: Float64Array): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
+  return best;
+}
+
+function mean(xs: Float64Array): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+/** A data dir whose nats-bench/ holds the given files (name → text). */
+function fakeDataDir(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(tmpRoot, 'data-'));
+  fs.mkdirSync(path.join(dir, 'nats-bench'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, 'nats-bench', name), text);
+  return dir;
+}
+
+function realText(name: string): string {
+  return fs.readFileSync(path.join(NATS, name), 'utf8');
+}
+
+function expectDataError(fn: () => unknown, ...fragments: string[]): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(DataError);
+  for (const f of fragments) expect((caught as Error).message).toContain(f);
+}
+
+describe('TSS table', () => {
+  const t0 = performance.now();
+  clearBenchmarkCache();
+  const bench = openBenchmark(DATA);
+  const tss = bench.tss as TssTable;
+  const sss = bench.sss as SssTable;
+  const loadMs = performance.now() - t0;
+
+  it('loads quickly and is cached', () => {
+    expect(tss).not.toBeNull();
+    expect(sss).not.toBeNull();
+    expect(loadMs).toBeLessThan(3000); // ~0.1 s normally; generous for a busy machine
+    expect(openBenchmark(DATA).tss).toBe(tss);
+    expect(openBenchmark(DATA + '/').sss).toBe(sss);
+  });
+
+  it('has 15,625 rows and the known best architectures (data/README)', () => {
+    expect(tss.size).toBe(15625);
+    const best: [DatasetName, number, number][] = [
+      ['cifar10', 6111, 94.373],
+      ['cifar100', 9930, 73.513],
+      ['ImageNet16-120', 857, 47.311],
+    ];
+    for (const [d, index, acc] of best) {
+      expect(argmax(tss.testAccuracies(d))).toBe(index);
+      expect(tss.testAccuracy(d, index)).toBeCloseTo(acc, 3);
+    }
+    expect(tss.testAccuracy('cifar10', 0)).toBeCloseTo(85.863, 3);
+  });
+
+  it('space means match MFNAS.md §5', () => {
+    expect(mean(tss.testAccuracies('cifar10'))).toBeCloseTo(87.06, 2);
+    expect(mean(tss.testAccuracies('cifar100'))).toBeCloseTo(61.41, 2);
+    expect(mean(tss.testAccuracies('ImageNet16-120'))).toBeCloseTo(33.59, 2);
+  });
+
+  it('maps index <-> arch string and exposes UniqueString and params', () => {
+    const s9930 = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|';
+    expect(tss.archString(9930)).toBe(s9930);
+    expect(tss.indexOfArch(s9930)).toBe(9930);
+    expect(tss.indexOfArch('|none~0|+|none~0|none~1|+|none~0|none~1|bogus~2|')).toBeUndefined();
+    const uniques = new Set<string | null>();
+    let bad = 0;
+    for (let i = 0; i < tss.size; i++) {
+      if (tss.indexOfArch(tss.archString(i)) !== i) bad++;
+      uniques.add(tss.uniqueString(i));
+    }
+    expect(bad).toBe(0);
+    expect(uniques.size).toBe(6466);
+    expect(tss.params('cifar10', 0)).toBe(129306);
+    expect(tss.params('cifar100', 0)).toBe(135156);
+    expect(tss.params('ImageNet16-120', 0)).toBe(136456);
+    expect(tss.paramsPath).toBe(path.join(NATS, 'nats-tss-params.csv'));
+    expect(() => tss.archString(15625)).toThrow(InputError);
+    expect(tss.columns).toContain('UniqueString');
+    expect(tss.numericColumn('NoSuchColumn')).toBeNull();
+  });
+
+  it('gives tssSpace its index order', () => {
+    const space = tssSpace(tss);
+    expect(space.format(parseArchitecture(space, '6111'))).toBe(tss.archString(6111));
+    expect(space.indexOf(space.parse(tss.archString(857)))).toBe(857);
+  });
+
+  it('SSS table: size, best configurations and params (data/README, MFNAS.md)', () => {
+    expect(sss.size).toBe(32768);
+    const best: [DatasetName, string, number][] = [
+      ['cifar10', '64:64:56:64:24', 93.65],
+      ['cifar100', '64:64:48:48:64', 71.34],
+      ['ImageNet16-120', '64:64:56:64:56', 47.4],
+    ];
+    for (const [d, ch, acc] of best) {
+      const i = argmax(sss.testAccuracies(d));
+      expect(sss.channels(i)).toBe(ch);
+      expect(sss.testAccuracy(d, i)).toBeCloseTo(acc, 2);
+    }
+    expect(argmax(sss.testAccuracies('cifar10'))).toBe(32698);
+    expect(sss.channels(1)).toBe('8:8:8:8:16');
+    expect(sss.params('cifar10', 1)).toBe(18386);
+    expect(sss.params('cifar10', 0)).toBe(11714);
+    expect(() => sss.testAccuracy('cifar10', -1)).toThrow(InputError);
+  });
+});
+
+describe('missing and malformed files', () => {
+  it('a missing directory or file gives null tables', () => {
+    const bench = openBenchmark(path.join(tmpRoot, 'does-not-exist'));
+    expect(bench.tss).toBeNull();
+    expect(bench.sss).toBeNull();
+    const onlySss = openBenchmark(fakeDataDir({}));
+    expect(onlySss.tss).toBeNull();
+  });
+
+  it('a TSS table without the params file still loads; params are null', () => {
+    const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': realText('nats-tss-test-accuracy-200ep.csv') });
+    const tss = openBenchmark(dir).tss!;
+    expect(tss.params('cifar10', 0)).toBeNull();
+    expect(tss.paramsPath).toBeNull();
+    expect(tss.testAccuracy('cifar100', 9930)).toBeCloseTo(73.513, 3);
+  });
+
+  it('a truncated TSS CSV (whole lines cut) is a DataError naming the file', () => {
+    const lines = realText('nats-tss-test-accuracy-200ep.csv').split('\n');
+    const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': lines.slice(0, 1001).join('\n') + '\n' });
+    const file = path.join(dir, 'nats-bench', 'nats-tss-test-accuracy-200ep.csv');
+    expectDataError(() => openBenchmark(dir).tss, file, '1,000 data row(s)', 'expected 15,625');
+  });
+
+  it('a TSS CSV cut mid-line is a DataError naming the file and line', () => {
+    const text = realText('nats-tss-test-accuracy-200ep.csv');
+    // cut inside the first field of data line 8000 (file line 8001)
+    let start = 0;
+    for (let i = 0; i < 8000; i++) start = text.indexOf('\n', start) + 1;
+    const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': text.slice(0, start + 3) });
+    expectDataError(() => openBenchmark(dir).tss, 'nats-tss-test-accuracy-200ep.csv', 'line 8001 has 1 field(s)');
+  });
+
+  it('a truncated SSS CSV or params CSV is a DataError naming the file', () => {
+    const sssLines = realText('nats-sss-test-accuracy-90ep.csv').split('\n');
+    const dir = fakeDataDir({ 'nats-sss-test-accuracy-90ep.csv': sssLines.slice(0, 20000).join('\n') });
+    expectDataError(() => openBenchmark(dir).sss, 'nats-sss-test-accuracy-90ep.csv', 'expected 32,768');
+
+    const pLines = realText('nats-tss-params.csv').split('\n');
+    const dir2 = fakeDataDir({
+      'nats-tss-test-accuracy-200ep.csv': realText('nats-tss-test-accuracy-200ep.csv'),
+      'nats-tss-params.csv': pLines.slice(0, 500).join('\n'),
+    });
+    expectDataError(() => openBenchmark(dir2).tss, 'nats-tss-params.csv', 'expected 15,625');
+  });
+
+  it('a missing required column or a non-numeric value is a DataError', () => {
+    const text = realText('nats-tss-test-accuracy-200ep.csv');
+    const noArch = text.replace('ArchitectureString', 'Arch');
+    const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': noArch });
+    expectDataError(() => openBenchmark(dir).tss, 'nats-tss-test-accuracy-200ep.csv', "'ArchitectureString' is missing");
+
+    const lines = text.split('\n');
+    const f = lines[5].split(',');
+    f[1] = 'abc';
+    lines[5] = f.join(',');
+    const dir2 = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': lines.join('\n') });
+    expectDataError(() => openBenchmark(dir2).tss, 'line 6', 'CIFAR100TestAccuracy200Epochs', "'abc'");
+
+    const g = text.split('\n');
+    g[3] = g[3].replace('avg_pool_3x3~0', 'max_pool_3x3~0');
+    const dir3 = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': g.join('\n') });
+    expectDataError(() => openBenchmark(dir3).tss, 'line 4', "unknown op 'max_pool_3x3'");
+
+    const s = realText('nats-sss-test-accuracy-90ep.csv').split('\n');
+    [s[10], s[11]] = [s[11], s[10]];
+    const dir4 = fakeDataDir({ 'nats-sss-test-accuracy-90ep.csv': s.join('\n') });
+    expectDataError(() => openBenchmark(dir4).sss, 'nats-sss-test-accuracy-90ep.csv', 'line 11');
+  });
+
+  it('tolerates reordered, quoted and extra columns (importer format); optional columns may be absent', () => {
+    // rebuild the TSS table with a different column order, an extra column with gaps, no UniqueString,
+    // quoted fields (exercises the general CSV parser) and CRLF line ends
+    const lines = realText('nats-tss-test-accuracy-200ep.csv').trim().split('\n');
+    const header = lines[0].split(',');
+    const col = (name: string) => header.indexOf(name);
+    const out = ['"ArchitectureString","FLOPs",CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs,CIFAR10TestAccuracy200Epochs'];
+    lines.slice(1).forEach((line, i) => {
+      const f = line.split(',');
+      const flops = i % 7 === 0 ? '' : String(i / 10);
+      out.push(
+        [`"${f[col('ArchitectureString')]}"`, flops, f[col('CIFAR100TestAccuracy200Epochs')], f[col('ImageNetTestAccuracy200Epochs')], f[col('CIFAR10TestAccuracy200Epochs')]].join(','),
+      );
+    });
+    const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': out.join('\r\n') + '\r\n' });
+    const t = loadTssTable(path.join(dir, 'nats-bench', 'nats-tss-test-accuracy-200ep.csv'));
+    expect(t).not.toBeNull();
+    const tss = t!;
+    expect(tss.size).toBe(15625);
+    expect(tss.uniqueString(0)).toBeNull();
+    expect(tss.params('cifar10', 0)).toBeNull();
+    expect(argmax(tss.testAccuracies('cifar10'))).toBe(6111);
+    expect(tss.testAccuracy('ImageNet16-120', 857)).toBeCloseTo(47.311, 3);
+    expect(tss.archString(9930)).toBe('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
+    const flops = tss.numericColumn('FLOPs')!;
+    expect(Number.isNaN(flops[0])).toBe(true);
+    expect(flops[1]).toBeCloseTo(0.1, 12);
+  });
+
+  it('re-reads a file that changed on disk', () => {
+    const text = realText('nats-tss-test-accuracy-200ep.csv');
+    const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': text });
+    const first = openBenchmark(dir).tss!;
+    expect(openBenchmark(dir).tss).toBe(first);
+    const file = path.join(dir, 'nats-bench', 'nats-tss-test-accuracy-200ep.csv');
+    fs.writeFileSync(file, text.split('\n').slice(0, 10).join('\n'));
+    expectDataError(() => openBenchmark(dir).tss, 'expected 15,625');
+  });
+});

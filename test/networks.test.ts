@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { openBenchmark } from '../src/benchmark/tables.js';
+import { DATASET_NAMES } from '../src/datasets/registry.js';
+import { countParams, initNetwork, sssNetworkSpec, tssNetworkSpec, networkLayers, layerParams } from '../src/networks/index.js';
+import { parseTssCell } from '../src/spaces/tss.js';
+import { sssFromIndex, formatSssChannels } from '../src/spaces/sss.js';
+import { Rng } from '../src/util/rng.js';
+
+const DATA = path.resolve(__dirname, '../../shared/data');
+const bench = openBenchmark(DATA);
+
+describe('parameter counts equal NATS-Bench exactly', () => {
+  it('all 15,625 TSS cells x 3 datasets', () => {
+    const tss = bench.tss!;
+    let mismatches = 0;
+    for (const ds of DATASET_NAMES) {
+      for (let i = 0; i < tss.size; i++) {
+        const arch = tss.archString(i);
+        const n = countParams(tssNetworkSpec(parseTssCell(arch), ds, arch));
+        if (n !== tss.params(ds, i)) mismatches++;
+      }
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  it('all 32,768 SSS configurations x 3 datasets', () => {
+    const sss = bench.sss!;
+    let mismatches = 0;
+    for (const ds of DATASET_NAMES) {
+      for (let i = 0; i < sss.size; i++) {
+        const ch = sssFromIndex(i);
+        const n = countParams(sssNetworkSpec(ch, ds, formatSssChannels(ch)));
+        if (n !== sss.params(ds, i)) mismatches++;
+      }
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  it('the variables of built networks add up to the table (random sample)', () => {
+    const rng = new Rng(3);
+    for (let t = 0; t < 12; t++) {
+      const ds = rng.choice(DATASET_NAMES);
+      if (t % 2 === 0) {
+        const i = rng.int(bench.tss!.size);
+        const arch = bench.tss!.archString(i);
+        const params = initNetwork(tssNetworkSpec(parseTssCell(arch), ds, arch), 0);
+        const total = [...params.values()].reduce((s, p) => s + p.data.length, 0);
+        expect(total).toBe(bench.tss!.params(ds, i));
+      } else {
+        const i = rng.int(bench.sss!.size);
+        const ch = sssFromIndex(i);
+        const params = initNetwork(sssNetworkSpec(ch, ds, formatSssChannels(ch)), 0);
+        const total = [...params.values()].reduce((s, p) => s + p.data.length, 0);
+        expect(total).toBe(bench.sss!.params(ds, i));
+      }
+    }
+  });
+});
+
+describe('seeded initialisation', () => {
+  const arch = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+  const spec = tssNetworkSpec(parseTssCell(arch), 'cifar10', arch);
+
+  it('follows PyTorch defaults: U(±1/√fan_in) for conv/linear, BN γ=1, β=0', () => {
+    const params = initNetwork(spec, 0);
+    for (const layer of networkLayers(spec)) {
+      if (layer.kind === 'bn') {
+        expect(params.get(`${layer.name}.gamma`)!.data.every((v) => v === 1)).toBe(true);
+        expect(params.get(`${layer.name}.beta`)!.data.every((v) => v === 0)).toBe(true);
+        continue;
+      }
+      const fanIn = layer.kind === 'conv' ? layer.k * layer.k * layer.cin : layer.in;
+      const w = params.get(`${layer.name}.weight`)!.data;
+      const bound = 1 / Math.sqrt(fanIn);
+      let max = 0, sumSq = 0;
+      for (const v of w) { max = Math.max(max, Math.abs(v)); sumSq += v * v; }
+      expect(max).toBeLessThanOrEqual(bound);
+      if (w.length >= 1000) {
+        // Var of U(-b, b) = b²/3
+        expect(sumSq / w.length).toBeGreaterThan(0.9 * bound * bound / 3);
+        expect(sumSq / w.length).toBeLessThan(1.1 * bound * bound / 3);
+      }
+      expect(layerParams(layer)).toBe(w.length + (layer.kind === 'linear' ? layer.out : 0));
+    }
+  });
+
+  it('is reproducible per seed and per layer, independent of other layers', () => {
+    const a = initNetwork(spec, 5), b = initNetwork(spec, 5), c = initNetwork(spec, 6);
+    const name = 'cells.2.edge0.conv.weight';
+    expect(a.get(name)!.data).toEqual(b.get(name)!.data);
+    expect(a.get(name)!.data).not.toEqual(c.get(name)!.data);
+    // The same layer in a different cell gets the same weights: init depends on the layer name only.
+    const other = '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|';
+    const d = initNetwork(tssNetworkSpec(parseTssCell(other), 'cifar10', other), 5);
+    expect(d.get(name)!.data).toEqual(a.get(name)!.data);
+  });
+});
