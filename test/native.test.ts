@@ -268,6 +268,11 @@ describe('native average pooling', () => {
   });
 });
 
+// The project's tsconfig has no DOM/WebAssembly lib; type just what we use.
+const wasm = (globalThis as unknown as {
+  WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } };
+}).WebAssembly;
+
 /** Float32Array views at odd element offsets in one shared heap, with NaN guards around each. */
 function heapViews(buffer: ArrayBufferLike, lengths: number[]) {
   const all = new Float32Array(buffer);
@@ -292,7 +297,7 @@ function guardsIntact(all: Float32Array, views: Float32Array[]) {
 
 describe('native kernels on views with byteOffset (wasm heap style)', () => {
   for (const [kind, makeBuffer] of [
-    ['WebAssembly.Memory', () => new WebAssembly.Memory({ initial: 1 }).buffer],
+    ['WebAssembly.Memory', () => new wasm.Memory({ initial: 1 }).buffer],
     ['SharedArrayBuffer', () => new SharedArrayBuffer(65536)],
   ] as Array<[string, () => ArrayBufferLike]>) {
     it(`reads and writes subarray views of a ${kind} and touches nothing else`, () => {

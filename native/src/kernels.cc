@@ -97,6 +97,40 @@ dnnl::primitive_attr user_scratch_attr() {
   return attr;
 }
 
+// True when the blocked descriptor `blk` addresses exactly the same bytes as
+// the plain strided descriptor `plain` for every logical index. This holds
+// when every blocked dimension consists of a single block covering the whole
+// dimension, e.g. nChw16c with C == 16 is nhwc, OIhw16i16o with I = O = 16 is
+// hwio. Then the caller's memory can be handed to the primitive as is.
+bool same_bytes(const memory::desc& plain, const memory::desc& blk) {
+  const dnnl_memory_desc_t& p = plain.data;
+  const dnnl_memory_desc_t& b = blk.data;
+  if (p.format_kind != dnnl_blocked || b.format_kind != dnnl_blocked) return false;
+  if (p.ndims != b.ndims || p.data_type != b.data_type || p.offset0 != b.offset0) return false;
+  if (p.extra.flags != 0 || b.extra.flags != 0) return false;
+  const auto& pb = p.format_desc.blocking;
+  const auto& bb = b.format_desc.blocking;
+  if (pb.inner_nblks != 0) return false;
+  for (int d = 0; d < p.ndims; ++d)
+    if (p.dims[d] != b.dims[d] || b.padded_dims[d] != b.dims[d]) return false;
+  // Element stride of each logical dimension in `blk`.
+  dnnl_dims_t coef;
+  bool blocked_dim[DNNL_MAX_NDIMS] = {false};
+  for (int d = 0; d < b.ndims; ++d) coef[d] = bb.strides[d];
+  for (int i = 0; i < bb.inner_nblks; ++i) {
+    const int d = bb.inner_idxs[i];
+    if (blocked_dim[d]) return false;  // two blocks on one dimension: not affine
+    blocked_dim[d] = true;
+    if (bb.inner_blks[i] != b.dims[d]) return false;  // the block must cover the dimension
+    dnnl_dim_t inner = 1;
+    for (int j = i + 1; j < bb.inner_nblks; ++j) inner *= bb.inner_blks[j];
+    coef[d] = inner;
+  }
+  for (int d = 0; d < p.ndims; ++d)
+    if (p.dims[d] > 1 && coef[d] != pb.strides[d]) return false;
+  return true;
+}
+
 // Builds an Arg; user_md describes the caller's memory, prim_md what the
 // primitive wants.
 Arg make_arg(Ctx& c, int id, bool output, const memory::desc& user_md,
@@ -104,6 +138,11 @@ Arg make_arg(Ctx& c, int id, bool output, const memory::desc& user_md,
   Arg a;
   a.id = id;
   a.output = output;
+  if (!(user_md == prim_md) && same_bytes(user_md, prim_md)) {
+    // Zero-copy: wrap the caller's pointer with the primitive's descriptor.
+    a.user = memory(prim_md, c.eng, DNNL_MEMORY_NONE);
+    return a;
+  }
   a.user = memory(user_md, c.eng, DNNL_MEMORY_NONE);
   if (!(user_md == prim_md)) {
     a.reorder = true;

@@ -174,7 +174,12 @@ export function objectiveAndGrads(
     traced.forEach((n, i) => local.set(n, ts[i]));
     return objective(local);
   };
-  const { value, grads } = tf.tidy(() => tf.valueAndGrads(f)(tensors));
+  // engine().gradients with allowNoGradients: a parameter cut off from the loss (e.g. before a
+  // cell whose output is constant zero) gets no gradient instead of an exception.
+  const { value, grads } = tf.tidy(() => {
+    const r = tf.engine().gradients(() => f(...tensors), tensors, undefined, true);
+    return { value: r.value, grads: tensors.map((t, i) => r.grads[i] ?? tf.zerosLike(t)) };
+  });
   const out = new Map<string, Float32Array>();
   traced.forEach((n, i) => out.set(n, grads[i].dataSync() as Float32Array));
   for (const n of names) if (!out.has(n)) out.set(n, new Float32Array(param(p, n).size));

@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../src/engine/backend.js';
+import { linear, softmaxCrossEntropyMean, globalAvgPool, batchNormTrain, relu } from '../src/engine/ops.js';
+await initEngine();
+const W = tf.randomNormal([4, 3]) as tf.Tensor2D, b = tf.zeros([3]) as tf.Tensor1D;
+const z = tf.zeros([2, 4]) as tf.Tensor2D;
+const t = (name: string, f: (w: tf.Tensor) => tf.Scalar) => { try { const g = tf.grad(f)(W); console.log(name, 'ok', g.shape); } catch (e) { console.log(name, 'FAIL', String(e).slice(0, 80)); } };
+t('linear+sum', (w) => tf.sum(linear(z, w as tf.Tensor2D, b)));
+t('linear+ce', (w) => softmaxCrossEntropyMean(linear(z, w as tf.Tensor2D, b), [0, 1]));
+t('rand+ce', (w) => softmaxCrossEntropyMean(linear(tf.randomNormal([2,4]) as tf.Tensor2D, w as tf.Tensor2D, b), [0, 1]));
+const z4 = tf.zeros([2, 2, 2, 4]) as tf.Tensor4D;
+t('bn-gap', (w) => tf.sum(linear(globalAvgPool(relu(batchNormTrain(z4, tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D))), w as tf.Tensor2D, b)));

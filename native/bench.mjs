@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// Benchmarks the native oneDNN kernels against PyTorch, side by side in one run.
+//
+//   node native/bench.mjs [--reps 7] [--threads 1,2] [--no-torch] [--formats]
+//
+// Ours: conv3x3 forward / backward-data / backward-filter in NHWC + HWIO
+// (tfjs layouts) through the addon, plus BN / avg-pool / ReLU. PyTorch
+// (/usr/bin/python3 with `import torch`, e.g. Debian's python3-torch) runs in a
+// persistent child process that receives the same jobs interleaved with ours,
+// so both see the same machine load. Medians over --reps after two warm-ups.
+// --formats adds columns for the forced 'nhwc' and 'blocked' conv formats.
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const REPS = Number(opt('--reps', '7'));
+const THREADS = opt('--threads', '1,2').split(',').map(Number);
+const WITH_TORCH = !argv.includes('--no-torch');
+const FORMATS = argv.includes('--formats');
+const PYTHON = process.env.MFNAS_BENCH_PYTHON ?? '/usr/bin/python3';
+
+let addon;
+try {
+  addon = createRequire(import.meta.url)(join(here, 'build', 'Release', 'mfnas_native.node'));
+} catch (err) {
+  console.error(`native addon not available (${err.message.split('\n')[0]}); run: node native/build.mjs`);
+  process.exit(1);
+}
+
+// ------------------------------------------------------------------ PyTorch side
+const TORCH_SRC = String.raw`
+import json, sys, time
+import torch
+import torch.nn.functional as F
+torch.manual_seed(0)
+print(json.dumps({"ready": True, "version": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+cache = {}
+def tensors(job):
+    key = json.dumps(job["shape"]) + job["op"].split("_")[0] + str(job.get("cl", False))
+    if key in cache: return cache[key]
+    s = job["shape"]
+    mf = torch.channels_last if job.get("cl") else torch.contiguous_format
+    if job["op"].startswith("conv"):
+        n, h, w, ci, co, k, st, p = s
+        x = torch.randn(n, ci, h, w).contiguous(memory_format=mf)
+        wt = torch.randn(co, ci, k, k).contiguous(memory_format=mf)
+        y = F.conv2d(x, wt, None, st, p)
+        dy = torch.randn_like(y).contiguous(memory_format=mf)
+        t = (x, wt, dy)
+    else:
+        n, h, w, c = s
+        x = torch.randn(n, c, h, w).contiguous(memory_format=mf)
+        t = (x, torch.randn_like(x).contiguous(memory_format=mf), torch.ones(c), torch.zeros(c))
+    cache.clear(); cache[key] = t
+    return t
+def make(job):
+    op = job["op"]; t = tensors(job)
+    if op.startswith("conv"):
+        x, wt, dy = t; n, h, w, ci, co, k, st, p = job["shape"]
+        if op == "conv_fwd": return lambda: F.conv2d(x, wt, None, st, p)
+        mask = [True, False, False] if op == "conv_bwd_data" else [False, True, False]
+        return lambda: torch.ops.aten.convolution_backward(dy, x, wt, None, [st, st], [p, p], [1, 1], False, [0, 0], 1, mask)
+    x, dy, g, b = t
+    if op == "bn_fwd": return lambda: torch.ops.aten.native_batch_norm(x, g, b, None, None, True, 0.1, 1e-5)
+    if op == "bn_bwd":
+        _, sm, si = torch.ops.aten.native_batch_norm(x, g, b, None, None, True, 0.1, 1e-5)
+        return lambda: torch.ops.aten.native_batch_norm_backward(dy, x, g, None, None, sm, si, True, 1e-5, [True, True, True])
+    if op == "pool_fwd": return lambda: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    if op == "pool_bwd":
+        out = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+        return lambda: torch.ops.aten.avg_pool2d_backward(torch.ones_like(out), x, [3, 3], [1, 1], [1, 1], False, False, None)
+    if op == "relu_fwd": return lambda: torch.relu(x)
+    if op == "relu_bwd": return lambda: torch.ops.aten.threshold_backward(dy, x, 0)
+    raise ValueError(op)
+with torch.no_grad():
+    for line in sys.stdin:
+        job = json.loads(line)
+        torch.set_num_threads(job["threads"])
+        f = make(job)
+        f(); f()
+        ts = []
+        for _ in range(job["reps"]):
+            t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+        ts.sort()
+        print(json.dumps({"median": ts[len(ts) // 2]}), flush=True)
+`;
+
+async function startTorch() {
+  if (!WITH_TORCH) return null;
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    console.log(`(PyTorch not available via ${PYTHON}: ${probe.stderr?.trim().split('\n').pop() ?? probe.error?.message}; ours only)`);
+    return null;
+  }
+  const proc = spawn(PYTHON, ['-c', TORCH_SRC], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse((await lines.next()).value);
+  const hello = await next();
+  return {
+    version: hello.version,
+    run: async (job) => {
+      proc.stdin.write(`${JSON.stringify(job)}\n`);
+      return (await next()).median;
+    },
+    close: () => proc.stdin.end(),
+  };
+}
+
+// ------------------------------------------------------------------ our side
+function rand(len) {
+  const a = new Float32Array(len);
+  for (let i = 0; i < len; i++) a[i] = Math.random() * 2 - 1;
+  return a;
+}
+
+function median(fn, reps) {
+  fn();
+  fn();
+  const ts = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[ts.length >> 1];
+}
+
+function convJob(op, [n, h, w, ci, co, k, st, p]) {
+  const oh = Math.floor((h + 2 * p - k) / st) + 1, ow = Math.floor((w + 2 * p - k) / st) + 1;
+  const x = rand(n * h * w * ci), f = rand(k * k * ci * co), dy = rand(n * oh * ow * co);
+  const y = new Float32Array(dy.length), dx = new Float32Array(x.length), df = new Float32Array(f.length);
+  const dims = [n, h, w, ci, co, k, k, st, st, p, p];
+  const fn = {
+    conv_fwd: () => addon.conv2d(x, f, y, ...dims),
+    conv_bwd_data: () => addon.conv2dBackwardData(dy, f, dx, ...dims),
+    conv_bwd_filter: () => addon.conv2dBackwardFilter(x, dy, df, ...dims),
+  }[op];
+  return { fn, flops: 2 * n * oh * ow * co * ci * k * k };
+}
+
+function otherJob(op, [n, h, w, c]) {
+  const len = n * h * w * c;
+  const x = rand(len), dy = rand(len), y = new Float32Array(len), dx = new Float32Array(len);
+  const g = new Float32Array(c).fill(1), b = new Float32Array(c), mean = new Float32Array(c), v = new Float32Array(c);
+  const dg = new Float32Array(c), db = new Float32Array(c);
+  addon.batchNorm(x, g, b, y, mean, v, n, h, w, c, 1e-5);
+  const fn = {
+    bn_fwd: () => addon.batchNorm(x, g, b, y, mean, v, n, h, w, c, 1e-5),
+    bn_bwd: () => addon.batchNormBackward(x, dy, g, mean, v, dx, dg, db, n, h, w, c, 1e-5),
+    pool_fwd: () => addon.avgPool(x, y, n, h, w, c, 3, 3, 1, 1, 1, 1, true),
+    pool_bwd: () => addon.avgPoolBackward(dy, dx, n, h, w, c, 3, 3, 1, 1, 1, 1, true),
+    relu_fwd: () => addon.relu(x, y),
+    relu_bwd: () => addon.reluBackward(x, dy, dx),
+  }[op];
+  return { fn, flops: 0 };
+}
+
+// ------------------------------------------------------------------ run
+const CONV_SHAPES = [
+  // [n, h, w, ci, co, k, stride, pad]
+  [128, 32, 32, 16, 16, 3, 1, 1],
+  [128, 8, 8, 64, 64, 3, 1, 1],
+];
+const CONV_OPS = ['conv_fwd', 'conv_bwd_data', 'conv_bwd_filter'];
+const OTHER_SHAPES = [[128, 32, 32, 16], [128, 8, 8, 64]];
+const OTHER_OPS = ['bn_fwd', 'bn_bwd', 'pool_fwd', 'pool_bwd', 'relu_fwd', 'relu_bwd'];
+const FMT = { nhwc: 0, blocked: 1, auto: 2 };
+
+const torch = await startTorch();
+const cpu = spawnSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: 'utf8' }).stdout.trim();
+console.log(`oneDNN ${addon.dnnlVersion} (ours, NHWC/HWIO)${torch ? ` vs PyTorch ${torch.version} (NCHW and channels_last)` : ''}; ${cpu}; median of ${REPS}`);
+
+const fmtCols = FORMATS ? ['nhwc', 'blocked', 'auto'] : ['auto'];
+const header = ['op', 'shape (NHWC -> Co)', 'thr', ...fmtCols.map((f) => `ours ${f}`), ...(torch ? ['torch NCHW', 'torch CL', 'torch best / ours'] : [])];
+const rows = [];
+const gf = (flops, t) => (flops ? `${(flops / t / 1e9).toFixed(1)} GF/s` : `${(t * 1e3).toFixed(2)} ms`);
+
+for (const threads of THREADS) {
+  addon.setThreads(threads);
+  const jobs = [
+    ...CONV_SHAPES.flatMap((s) => CONV_OPS.map((op) => ({ op, shape: s, conv: true }))),
+    ...OTHER_SHAPES.flatMap((s) => OTHER_OPS.map((op) => ({ op, shape: s, conv: false }))),
+  ];
+  for (const job of jobs) {
+    const { fn, flops } = job.conv ? convJob(job.op, job.shape) : otherJob(job.op, job.shape);
+    const ours = {};
+    for (const f of job.conv ? fmtCols : ['auto']) {
+      addon.setConvFormat(FMT[f]);
+      ours[f] = median(fn, REPS);
+    }
+    addon.setConvFormat(FMT.auto);
+    let tn, tc;
+    if (torch) {
+      tn = await torch.run({ op: job.op, shape: job.shape, threads, reps: REPS, cl: false });
+      tc = await torch.run({ op: job.op, shape: job.shape, threads, reps: REPS, cl: true });
+    }
+    const shape = job.conv ? `[${job.shape.slice(0, 4).join(',')}]->${job.shape[4]}` : `[${job.shape.join(',')}]`;
+    const oursCols = fmtCols.map((f) => (ours[f] === undefined ? '' : gf(flops, ours[f])));
+    const row = [job.op, shape, String(threads), ...oursCols];
+    if (torch) row.push(gf(flops, tn), gf(flops, tc), `${(Math.min(tn, tc) / ours.auto).toFixed(2)}x`);
+    rows.push(row);
+    console.log(`| ${row.join(' | ')} |`);
+  }
+}
+torch?.close();
+
+console.log('\n| ' + header.join(' | ') + ' |');
+console.log('| ' + header.map(() => '---').join(' | ') + ' |');
+for (const r of rows) console.log('| ' + r.join(' | ') + ' |');
+console.log('\n"torch best / ours" > 1 means ours is faster. Auto-format choices:');
+console.log(addon.describeCache().split('\n').filter((l) => l.startsWith('conv')).join('\n'));

@@ -1,0 +1,436 @@
+/**
+ * `mfnas bench import`: convert the official NATS-Bench "simple" files
+ * (`NATS-tss-v1_0-3ffb9-simple/`, `NATS-sss-v1_0-50262-simple/`, or their .tar archives) into the
+ * CSV tables the rest of the system reads (src/benchmark/tables.ts), in `<to>/nats-bench/`:
+ *
+ *   tss: nats-tss-test-accuracy-200ep.csv
+ *          CIFAR10TestAccuracy200Epochs, CIFAR100TestAccuracy200Epochs, ImageNetTestAccuracy200Epochs,
+ *          ArchitectureString, UniqueString, then CIFAR10ValidAccuracy200Epochs, CIFAR100…, ImageNet…
+ *        nats-tss-params.csv
+ *          Index, CIFAR10Params, CIFAR100Params, ImageNetParams, then *FLOPs, *Latency, *TrainTime
+ *   sss: nats-sss-test-accuracy-90ep.csv
+ *          Index, Channels, *TestAccuracy90Epochs, *Params, then *ValidAccuracy90Epochs, *FLOPs,
+ *          *Latency, *TrainTime
+ *
+ * (the first columns are exactly those of the tables in ../shared/data/nats-bench/; the extra
+ * ones are written only when some architecture has a value). Units: accuracies in %, Params a
+ * count, FLOPs in millions (as NATS-Bench reports them), Latency and TrainTime in seconds
+ * (TrainTime = one full training run). How each number is derived: see record.ts.
+ *
+ * UniqueString (TSS) is not in the official files; it is derived from the cell string with
+ * `canonicalTss`, which reproduces NAS-Bench-201's `to_unique_str` (the table's definition).
+ *
+ * Missing architectures. The reader requires one row per architecture in index order, so the
+ * tables always have all rows (15,625 / 32,768). An architecture whose record file is absent
+ * from the input gets its row with the architecture string (from meta.pickle.pbz2) and its
+ * Index / Channels / UniqueString, but EMPTY cells for every measured value — nothing is
+ * invented. Their indexes are returned (and printed by the CLI); `strict` refuses to write an
+ * incomplete table instead.
+ *
+ * All-or-nothing: every input is read and checked before anything is written; the tables are
+ * then written to temporary files in the output folder and renamed into place.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { DatasetName } from '../../datasets/registry.js';
+import { extractTar, looksLikeTar } from '../../fetch/extract.js';
+import { canonicalTss } from '../../spaces/canonical.js';
+import { parseTssCell } from '../../spaces/tss.js';
+import type { SpaceName } from '../../spaces/types.js';
+import { DataError, InputError } from '../../util/errors.js';
+import {
+  clearBenchmarkCache, INDEX_COLUMN, NATS_BENCH_DIR, PARAMS_COLUMNS, SSS_ACCURACY_COLUMNS, SSS_ACCURACY_FILE,
+  SSS_CHANNELS_COLUMN, TSS_ACCURACY_COLUMNS, TSS_ACCURACY_FILE, TSS_ARCH_COLUMN, TSS_PARAMS_FILE, TSS_UNIQUE_COLUMN,
+} from '../tables.js';
+import {
+  NATS_DATASETS, readMeta, summarizeRecordFile, TABLE_EPOCHS, type ArchSummary, type DatasetMetrics,
+} from './record.js';
+import type { WorkerReply, WorkerTask } from './worker.js';
+
+export const META_FILE = 'meta.pickle.pbz2';
+const RECORD_FILE = /^(\d{6})\.pickle\.pbz2$/;
+/** Official folder names; a folder named like the other space is refused. */
+export const OFFICIAL_FOLDERS: Readonly<Record<SpaceName, string>> = {
+  tss: 'NATS-tss-v1_0-3ffb9-simple',
+  sss: 'NATS-sss-v1_0-50262-simple',
+};
+
+export interface ImportNatsOptions {
+  space: SpaceName;
+  /** The "-simple" folder, a folder containing it (e.g. $TORCH_HOME), or its .tar archive. */
+  from: string;
+  /** Data directory; the tables go to `<to>/nats-bench/`. */
+  to: string;
+  /** Worker threads decoding records (compiled build only; default min(8, cores)). 1 = in-process. */
+  concurrency?: number;
+  /** Refuse to write tables with missing architectures (default false: write empty cells). */
+  strict?: boolean;
+  /** Records decoded so far, out of the records present. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImportNatsResult {
+  space: SpaceName;
+  /** The folder the records were read from (inside a temporary directory for a .tar). */
+  source: string;
+  /** Training length whose results the tables hold (200 TSS, 90 SSS). */
+  epochs: number;
+  /** Architectures in the benchmark (15,625 / 32,768). */
+  total: number;
+  /** Architectures imported (record present). */
+  imported: number;
+  /** Indexes without a record file (rows written with empty cells). */
+  missing: number[];
+  /** The CSV files written. */
+  tables: string[];
+  /** Header of each table written, by path. */
+  columns: Record<string, string[]>;
+}
+
+const PREFIX: Readonly<Record<DatasetName, string>> = { cifar10: 'CIFAR10', cifar100: 'CIFAR100', 'ImageNet16-120': 'ImageNet' };
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function otherSpace(space: SpaceName): SpaceName {
+  return space === 'tss' ? 'sss' : 'tss';
+}
+
+function spaceOfFolderName(name: string): SpaceName | null {
+  const m = /^NATS-(tss|sss)-/i.exec(name);
+  return m ? (m[1].toLowerCase() as SpaceName) : null;
+}
+
+/** Find the folder holding meta.pickle.pbz2 for `space` at `root` or up to two levels below. */
+async function locateFolder(root: string, space: SpaceName, shownAs: string): Promise<string> {
+  const candidates: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (fs.existsSync(path.join(dir, META_FILE))) candidates.push(dir);
+    if (depth === 0) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      throw new InputError(`--from ${shownAs}: cannot read the folder (${(e as Error).message})`);
+    }
+    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await walk(path.join(dir, e.name), depth - 1);
+  };
+  await walk(root, 2);
+  const ofSpace = candidates.filter((c) => spaceOfFolderName(path.basename(c)) !== otherSpace(space));
+  if (ofSpace.length === 0 && candidates.length > 0) {
+    throw new InputError(`--from ${shownAs} holds the ${otherSpace(space)} benchmark (${path.basename(candidates[0])}); use --space ${otherSpace(space)}`);
+  }
+  if (ofSpace.length === 0) {
+    throw new DataError(
+      `--from ${shownAs}: no ${META_FILE} found; pass the official ${OFFICIAL_FOLDERS[space]} folder (or ${OFFICIAL_FOLDERS[space]}.tar)`,
+    );
+  }
+  if (ofSpace.length > 1) {
+    const named = ofSpace.filter((c) => spaceOfFolderName(path.basename(c)) === space);
+    if (named.length === 1) return named[0];
+    throw new InputError(`--from ${shownAs} contains several benchmark folders (${ofSpace.join(', ')}); pass one of them`);
+  }
+  return ofSpace[0];
+}
+
+function toError(r: Extract<WorkerReply, { ok: false }>): Error {
+  if (r.kind === 'data') return new DataError(r.message);
+  if (r.kind === 'input') return new InputError(r.message);
+  const e = new Error(r.message);
+  if (r.stack) e.stack = r.stack;
+  return e;
+}
+
+/** The worker script next to this module, when running the compiled build; null otherwise. */
+function workerScript(): URL | null {
+  if (!import.meta.url.endsWith('.js')) return null;
+  const url = new URL('./worker.js', import.meta.url);
+  return fs.existsSync(fileURLToPath(url)) ? url : null;
+}
+
+export function defaultConcurrency(): number {
+  return Math.max(1, Math.min(8, os.availableParallelism()));
+}
+
+interface Task {
+  index: number;
+  file: string;
+}
+
+/** Summarise the records, in worker threads when possible; results in task order. */
+async function summarizeRecords(
+  tasks: readonly Task[],
+  space: SpaceName,
+  concurrency: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ArchSummary[]> {
+  const script = workerScript();
+  const n = Math.min(concurrency, tasks.length);
+  if (script === null || n <= 1) {
+    const out: ArchSummary[] = [];
+    for (let i = 0; i < tasks.length; i++) {
+      out.push(summarizeRecordFile(tasks[i].file, space, tasks[i].index));
+      onProgress?.(i + 1, tasks.length);
+      if (i % 16 === 15) await new Promise<void>((r) => setImmediate(r));
+    }
+    return out;
+  }
+  return new Promise<ArchSummary[]>((resolve, reject) => {
+    const results: ArchSummary[] = new Array(tasks.length);
+    const workers: Worker[] = [];
+    let next = 0;
+    let done = 0;
+    let settled = false;
+    const stopAll = () => {
+      for (const w of workers) void w.terminate();
+    };
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      stopAll();
+      reject(e);
+    };
+    const feed = (w: Worker) => {
+      if (next >= tasks.length) return;
+      const id = next++;
+      const task: WorkerTask = { id, file: tasks[id].file, index: tasks[id].index, space };
+      w.postMessage(task);
+    };
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(script);
+      workers.push(w);
+      w.on('message', (r: WorkerReply) => {
+        if (settled) return;
+        if (!r.ok) {
+          fail(toError(r));
+          return;
+        }
+        results[r.id] = r.summary;
+        done++;
+        onProgress?.(done, tasks.length);
+        if (done === tasks.length) {
+          settled = true;
+          stopAll();
+          resolve(results);
+        } else {
+          feed(w);
+        }
+      });
+      w.on('error', (e) => fail(e));
+      w.on('exit', (code) => {
+        if (!settled && code !== 0) fail(new Error(`an import worker thread exited with code ${code}`));
+      });
+      feed(w);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV
+
+type Cell = string | number | null;
+
+interface Column {
+  name: string;
+  /** Written even if every cell is empty. */
+  always: boolean;
+  cell: (index: number) => Cell;
+}
+
+function csvCell(v: Cell): string {
+  if (v === null) return '';
+  const s = typeof v === 'number' ? String(v) : v;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function buildCsv(columns: readonly Column[], rows: number): { text: string; header: string[] } {
+  const kept = columns.filter((c) => {
+    if (c.always) return true;
+    for (let i = 0; i < rows; i++) if (c.cell(i) !== null) return true;
+    return false;
+  });
+  const lines: string[] = [kept.map((c) => csvCell(c.name)).join(',')];
+  for (let i = 0; i < rows; i++) lines.push(kept.map((c) => csvCell(c.cell(i))).join(','));
+  return { text: `${lines.join('\n')}\n`, header: kept.map((c) => c.name) };
+}
+
+function metricColumns(
+  byIndex: readonly (ArchSummary | undefined)[],
+  key: keyof DatasetMetrics,
+  name: (d: DatasetName) => string,
+  always: boolean,
+): Column[] {
+  return NATS_DATASETS.map((d) => ({ name: name(d), always, cell: (i: number) => byIndex[i]?.metrics[d][key] ?? null }));
+}
+
+function tssTables(archs: readonly string[], byIndex: readonly (ArchSummary | undefined)[]): { file: string; columns: Column[] }[] {
+  const unique = archs.map((a) => canonicalTss(parseTssCell(a)));
+  const valid = (d: DatasetName) => TSS_ACCURACY_COLUMNS[d].replace('Test', 'Valid');
+  return [
+    {
+      file: TSS_ACCURACY_FILE,
+      columns: [
+        ...metricColumns(byIndex, 'test', (d) => TSS_ACCURACY_COLUMNS[d], true),
+        { name: TSS_ARCH_COLUMN, always: true, cell: (i) => archs[i] },
+        { name: TSS_UNIQUE_COLUMN, always: true, cell: (i) => unique[i] },
+        ...metricColumns(byIndex, 'valid', valid, false),
+      ],
+    },
+    {
+      file: TSS_PARAMS_FILE,
+      columns: [
+        { name: INDEX_COLUMN, always: true, cell: (i) => i },
+        ...metricColumns(byIndex, 'params', (d) => PARAMS_COLUMNS[d], true),
+        ...metricColumns(byIndex, 'flops', (d) => `${PREFIX[d]}FLOPs`, false),
+        ...metricColumns(byIndex, 'latency', (d) => `${PREFIX[d]}Latency`, false),
+        ...metricColumns(byIndex, 'trainTime', (d) => `${PREFIX[d]}TrainTime`, false),
+      ],
+    },
+  ];
+}
+
+function sssTables(archs: readonly string[], byIndex: readonly (ArchSummary | undefined)[]): { file: string; columns: Column[] }[] {
+  const valid = (d: DatasetName) => SSS_ACCURACY_COLUMNS[d].replace('Test', 'Valid');
+  return [
+    {
+      file: SSS_ACCURACY_FILE,
+      columns: [
+        { name: INDEX_COLUMN, always: true, cell: (i) => i },
+        { name: SSS_CHANNELS_COLUMN, always: true, cell: (i) => archs[i] },
+        ...metricColumns(byIndex, 'test', (d) => SSS_ACCURACY_COLUMNS[d], true),
+        ...metricColumns(byIndex, 'params', (d) => PARAMS_COLUMNS[d], true),
+        ...metricColumns(byIndex, 'valid', valid, false),
+        ...metricColumns(byIndex, 'flops', (d) => `${PREFIX[d]}FLOPs`, false),
+        ...metricColumns(byIndex, 'latency', (d) => `${PREFIX[d]}Latency`, false),
+        ...metricColumns(byIndex, 'trainTime', (d) => `${PREFIX[d]}TrainTime`, false),
+      ],
+    },
+  ];
+}
+
+/** Write all files or none: temporary files first, then renames. */
+async function writeAllOrNothing(files: readonly { path: string; text: string }[]): Promise<void> {
+  const temps: string[] = [];
+  try {
+    for (const f of files) {
+      const tmp = path.join(path.dirname(f.path), `.${path.basename(f.path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+      temps.push(tmp);
+      const fh = await fsp.open(tmp, 'w');
+      try {
+        await fh.writeFile(f.text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+    for (let i = 0; i < files.length; i++) await fsp.rename(temps[i], files[i].path);
+  } catch (e) {
+    for (const t of temps) await fsp.rm(t, { force: true }).catch(() => undefined);
+    throw new DataError(`cannot write the tables in ${path.dirname(files[0].path)} (${(e as Error).message}); check the --to folder is writable and has free space`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** Import the official NATS-Bench "simple" files of `space` (see the module comment). */
+export async function importNatsBench(options: ImportNatsOptions): Promise<ImportNatsResult> {
+  const { space } = options;
+  if (space !== 'tss' && space !== 'sss') throw new InputError(`unknown space '${String(space)}': use tss or sss`);
+  const from = path.resolve(options.from);
+  const to = path.resolve(options.to);
+  const outDir = path.join(to, NATS_BENCH_DIR);
+  let st: fs.Stats;
+  try {
+    st = await fsp.stat(from);
+  } catch {
+    throw new InputError(`--from ${options.from}: no such file or folder; pass the ${OFFICIAL_FOLDERS[space]} folder or its .tar`);
+  }
+  const named = spaceOfFolderName(path.basename(from));
+  if (named !== null && named !== space) {
+    throw new InputError(`--from ${options.from} is the ${named} benchmark; use --space ${named}`);
+  }
+  if (fs.existsSync(to) && !(await isDir(to))) throw new InputError(`--to ${options.to} is a file; give a directory`);
+
+  let stage: string | null = null;
+  try {
+    let folder: string;
+    if (st.isDirectory()) {
+      folder = await locateFolder(from, space, options.from);
+    } else if (looksLikeTar(from)) {
+      await fsp.mkdir(to, { recursive: true });
+      stage = await fsp.mkdtemp(path.join(to, '.mfnas-import-'));
+      await extractTar(from, stage, { filter: (p) => /\.pickle\.pbz2$/.test(p) });
+      folder = await locateFolder(stage, space, options.from);
+    } else {
+      throw new InputError(`--from ${options.from}: not a folder or a .tar archive; pass the ${OFFICIAL_FOLDERS[space]} folder or its .tar`);
+    }
+
+    const metaPath = path.join(folder, META_FILE);
+    const archs = readMeta(await fsp.readFile(metaPath), metaPath, space);
+    const total = archs.length;
+
+    const tasks: Task[] = [];
+    for (const name of (await fsp.readdir(folder)).sort()) {
+      const m = RECORD_FILE.exec(name);
+      if (!m) continue;
+      const index = Number(m[1]);
+      if (index >= total) {
+        throw new DataError(`${path.join(folder, name)}: index ${index} is beyond the ${total} architectures of ${space}; is this the ${otherSpace(space)} benchmark?`);
+      }
+      tasks.push({ index, file: path.join(folder, name) });
+    }
+    if (tasks.length === 0) {
+      throw new DataError(`${folder}: no architecture records (NNNNNN.pickle.pbz2) next to ${META_FILE}; the folder is incomplete — re-extract the official archive`);
+    }
+    const present = new Set(tasks.map((t) => t.index));
+    const missing: number[] = [];
+    for (let i = 0; i < total; i++) if (!present.has(i)) missing.push(i);
+    if (options.strict && missing.length > 0) {
+      throw new DataError(
+        `${folder}: ${missing.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} architecture records are missing ` +
+          `(first: ${missing.slice(0, 5).map((i) => `${String(i).padStart(6, '0')}.pickle.pbz2`).join(', ')}); nothing was written. ` +
+          'Re-extract the complete official archive, or import without --strict to write empty cells for them',
+      );
+    }
+
+    const summaries = await summarizeRecords(tasks, space, options.concurrency ?? defaultConcurrency(), options.onProgress);
+    const byIndex: (ArchSummary | undefined)[] = new Array(total);
+    for (const s of summaries) {
+      if (s.arch !== archs[s.index]) {
+        throw new DataError(
+          `${path.join(folder, `${String(s.index).padStart(6, '0')}.pickle.pbz2`)}: architecture '${s.arch}' differs from meta_archs[${s.index}] ` +
+            `'${archs[s.index]}'; the record and ${META_FILE} come from different releases — re-extract the official archive`,
+        );
+      }
+      byIndex[s.index] = s;
+    }
+
+    const specs = space === 'tss' ? tssTables(archs, byIndex) : sssTables(archs, byIndex);
+    const built = specs.map((s) => ({ path: path.join(outDir, s.file), ...buildCsv(s.columns, total) }));
+    await fsp.mkdir(outDir, { recursive: true });
+    await writeAllOrNothing(built);
+    clearBenchmarkCache();
+    return {
+      space,
+      source: folder,
+      epochs: TABLE_EPOCHS[space],
+      total,
+      imported: tasks.length,
+      missing,
+      tables: built.map((b) => b.path),
+      columns: Object.fromEntries(built.map((b) => [b.path, b.header])),
+    };
+  } finally {
+    if (stage !== null) await fsp.rm(stage, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

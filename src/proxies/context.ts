@@ -1,0 +1,47 @@
+/**
+ * Everything that fixes a proxy evaluation apart from the architecture: space, dataset, the
+ * proxy batches and the seeds. Two scores are comparable exactly when their contexts agree, and
+ * the context's key is part of the score-cache key.
+ */
+import type { Batch } from '../datasets/batches.js';
+import { DEFAULT_BATCHES, DEFAULT_BATCH_SIZE, makeProxyBatches } from '../datasets/batches.js';
+import { loadImageSet } from '../datasets/imageSet.js';
+import type { DatasetName } from '../datasets/registry.js';
+import type { SpaceName } from '../spaces/types.js';
+import { settingsKey, type ScoreSettings } from '../storage/scoreCache.js';
+
+export interface ProxyContext {
+  readonly space: SpaceName;
+  readonly dataset: DatasetName;
+  readonly settings: ScoreSettings;
+  readonly batches: readonly Batch[];
+}
+
+export interface ProxyContextOptions {
+  space: SpaceName;
+  dataset: DatasetName;
+  dataDir?: string | null;
+  batchSize?: number;
+  batches?: number;
+  /** Seed of the batch draw and augmentation (default 0). */
+  dataSeed?: number;
+  /** Seed of the weight initialisation (default 0). */
+  initSeed?: number;
+}
+
+/** Loads the dataset and draws the proxy batches once for a whole run. */
+export function createProxyContext(o: ProxyContextOptions): ProxyContext {
+  const settings: ScoreSettings = {
+    batchSize: o.batchSize ?? DEFAULT_BATCH_SIZE,
+    batches: o.batches ?? DEFAULT_BATCHES,
+    dataSeed: o.dataSeed ?? 0,
+    initSeed: o.initSeed ?? 0,
+  };
+  const set = loadImageSet(o.dataset, { dataDir: o.dataDir ?? undefined, split: 'train' });
+  const batches = makeProxyBatches(set, { batchSize: settings.batchSize, batches: settings.batches, seed: settings.dataSeed });
+  return { space: o.space, dataset: o.dataset, settings, batches };
+}
+
+export function contextKey(ctx: ProxyContext): string {
+  return settingsKey(ctx.settings);
+}

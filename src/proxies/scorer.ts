@@ -1,0 +1,135 @@
+/**
+ * The scoring service used by `score`, `correlate` and the searches: architecture in, proxy
+ * scores out, with
+ *  - one evaluation per class of functionally identical cells (TSS cells are replaced by their
+ *    class representative, so every member gets the very same score);
+ *  - the persistent cache: cached proxies are not recomputed, and each new result is committed
+ *    as soon as it arrives;
+ *  - parallel evaluation through an `Evaluator` (in-process or a worker pool).
+ */
+import type { ScoreCache } from '../storage/scoreCache.js';
+import { parseTssCell, formatTssCell } from '../spaces/tss.js';
+import { canonicalTss, tssRepresentative } from '../spaces/canonical.js';
+import { formatSssChannels, parseSssChannels } from '../spaces/sss.js';
+import { buildNetworkSpec } from '../networks/index.js';
+import { contextKey, type ProxyContext } from './context.js';
+import { evaluateProxies, type ProxyScores } from './evaluate.js';
+import type { ProxyName } from './registry.js';
+
+export interface Evaluation {
+  readonly scores: ProxyScores;
+  readonly seconds: number;
+}
+
+/** Runs proxies on one architecture (given in canonical-representative string form). */
+export interface Evaluator {
+  evaluate(arch: string, proxies: readonly ProxyName[]): Promise<Evaluation>;
+  /** How many evaluations can usefully run at once. */
+  readonly concurrency: number;
+  close(): Promise<void>;
+}
+
+/** Evaluates on the calling thread (the engine must be initialised). */
+export class InProcessEvaluator implements Evaluator {
+  readonly concurrency = 1;
+  constructor(private readonly ctx: ProxyContext) {}
+  async evaluate(arch: string, proxies: readonly ProxyName[]): Promise<Evaluation> {
+    const t0 = performance.now();
+    const spec = buildNetworkSpec(this.ctx.space, arch, this.ctx.dataset);
+    const scores = evaluateProxies(spec, this.ctx.batches, proxies, { initSeed: this.ctx.settings.initSeed });
+    return { scores, seconds: (performance.now() - t0) / 1000 };
+  }
+  async close(): Promise<void> {}
+}
+
+export interface ScoredArchitecture {
+  /** The architecture as asked for (normalised string form). */
+  readonly arch: string;
+  /** The class representative actually evaluated. */
+  readonly evaluated: string;
+  readonly canonical: string;
+  readonly scores: ProxyScores;
+  /** Seconds spent computing (0 when everything came from the cache). */
+  readonly seconds: number;
+  readonly cached: boolean;
+}
+
+export interface ScorerOptions {
+  readonly cache?: ScoreCache | null;
+  readonly onResult?: (r: ScoredArchitecture, done: number, total: number) => void;
+}
+
+export class Scorer {
+  /** Distinct canonical classes evaluated (computed, not read from the cache) by this scorer. */
+  evaluatedCount = 0;
+  /** Seconds spent in proxy evaluation (sum over evaluations). */
+  proxySeconds = 0;
+  private readonly inflight = new Map<string, Promise<Evaluation>>();
+
+  constructor(
+    readonly ctx: ProxyContext,
+    private readonly evaluator: Evaluator,
+    private readonly options: ScorerOptions = {},
+  ) {}
+
+  /** Normalised arch string, class representative and canonical key. */
+  resolve(arch: string): { arch: string; evaluated: string; canonical: string } {
+    if (this.ctx.space === 'tss') {
+      const cell = parseTssCell(arch);
+      return { arch: formatTssCell(cell), evaluated: formatTssCell(tssRepresentative(cell)), canonical: canonicalTss(cell) };
+    }
+    const s = formatSssChannels(parseSssChannels(arch));
+    return { arch: s, evaluated: s, canonical: s };
+  }
+
+  async score(arch: string, proxies: readonly ProxyName[]): Promise<ScoredArchitecture> {
+    const r = this.resolve(arch);
+    const key = { space: this.ctx.space, dataset: this.ctx.dataset, canonical: r.canonical, settings: contextKey(this.ctx) };
+    const cached = this.options.cache?.get(key) ?? {};
+    const missing = proxies.filter((p) => !(p in cached));
+    if (missing.length === 0) {
+      return { ...r, scores: pick(cached, proxies), seconds: 0, cached: true };
+    }
+    // Two requests for the same class at once share one evaluation.
+    const flightKey = `${r.canonical}|${missing.join(',')}`;
+    let pending = this.inflight.get(flightKey);
+    const owner = !pending;
+    if (!pending) {
+      pending = this.evaluator.evaluate(r.evaluated, missing);
+      this.inflight.set(flightKey, pending);
+    }
+    try {
+      const ev = await pending;
+      if (owner) {
+        this.evaluatedCount++;
+        this.proxySeconds += ev.seconds;
+        this.options.cache?.put(key, ev.scores as Record<string, number>, ev.seconds);
+      }
+      return { ...r, scores: pick({ ...cached, ...ev.scores }, proxies), seconds: owner ? ev.seconds : 0, cached: false };
+    } finally {
+      if (owner) this.inflight.delete(flightKey);
+    }
+  }
+
+  /** Scores many architectures, keeping the evaluator busy; results in input order. */
+  async scoreAll(archs: readonly string[], proxies: readonly ProxyName[]): Promise<ScoredArchitecture[]> {
+    const out = new Array<ScoredArchitecture>(archs.length);
+    let next = 0, done = 0;
+    const worker = async () => {
+      while (next < archs.length) {
+        const i = next++;
+        out[i] = await this.score(archs[i], proxies);
+        done++;
+        this.options.onResult?.(out[i], done, archs.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.evaluator.concurrency, archs.length)) }, worker));
+    return out;
+  }
+}
+
+function pick(scores: Record<string, number>, proxies: readonly ProxyName[]): ProxyScores {
+  const out: ProxyScores = {};
+  for (const p of proxies) out[p] = scores[p];
+  return out;
+}

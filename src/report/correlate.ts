@@ -1,0 +1,114 @@
+/**
+ * A proxy-quality study: score a set of benchmark architectures with several proxies and report
+ * each proxy's rank correlation with the benchmark test accuracy.
+ */
+import { writeFileSync, renameSync, readFileSync, existsSync } from 'node:fs';
+import type { Benchmark } from '../benchmark/tables.js';
+import type { DatasetName } from '../datasets/registry.js';
+import type { ProxyName } from '../proxies/registry.js';
+import type { Scorer, ScoredArchitecture } from '../proxies/scorer.js';
+import { kendallTau, spearman } from '../stats/correlation.js';
+import { sssFromIndex, formatSssChannels, SSS_SIZE } from '../spaces/sss.js';
+import type { SpaceName } from '../spaces/types.js';
+import { InputError, DataError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+
+export interface CorrelationRow {
+  index: number;
+  arch: string;
+  accuracy: number;
+  scores: Partial<Record<ProxyName, number>>;
+}
+
+export interface CorrelationResult {
+  n: number;
+  proxies: Partial<Record<ProxyName, { kendall: number; spearman: number }>>;
+  seconds: number;
+  /** Seconds of proxy computation per architecture actually evaluated (cache misses). */
+  secondsPerArchitecture: number | null;
+  evaluated: number;
+  rows: CorrelationRow[];
+}
+
+/** `n` distinct benchmark indices drawn with a seeded generator. */
+export function sampleIndices(space: SpaceName, n: number, seed: number, size: number): number[] {
+  if (!Number.isInteger(n) || n < 2 || n > size) throw new InputError(`--sample must be an integer from 2 to ${size} for ${space}, got ${n}`);
+  return new Rng(seed).derive(`sample-${space}`).sampleIndices(size, n);
+}
+
+/** Indices from text: comma/whitespace separated integers. */
+export function parseIndexList(text: string, size: number, source: string): number[] {
+  const items = text.split(/[\s,]+/).filter(Boolean);
+  if (items.length === 0) throw new InputError(`no indices in ${source}`);
+  return items.map((t) => {
+    const v = Number(t);
+    if (!Number.isInteger(v) || v < 0 || v >= size) throw new InputError(`index '${t}' in ${source} is not an integer in 0..${size - 1}`);
+    return v;
+  });
+}
+
+export function readIndexFile(path: string, size: number): number[] {
+  if (!existsSync(path)) throw new DataError(`indices file not found: ${path}`);
+  return parseIndexList(readFileSync(path, 'utf8'), size, path);
+}
+
+export function spaceSize(space: SpaceName, benchmark: Benchmark): number {
+  return space === 'tss' ? benchmark.tss!.size : SSS_SIZE;
+}
+
+export function archAt(space: SpaceName, benchmark: Benchmark, index: number): string {
+  return space === 'tss' ? benchmark.tss!.archString(index) : formatSssChannels(sssFromIndex(index));
+}
+
+export function accuracyAt(space: SpaceName, benchmark: Benchmark, dataset: DatasetName, index: number): number {
+  return space === 'tss' ? benchmark.tss!.testAccuracy(dataset, index) : benchmark.sss!.testAccuracy(dataset, index);
+}
+
+/** Throws a clear error when the table a study needs is missing. */
+export function requireTable(space: SpaceName, benchmark: Benchmark | null): Benchmark {
+  const table = space === 'tss' ? benchmark?.tss : benchmark?.sss;
+  if (!benchmark || !table) {
+    const where = benchmark ? benchmark.natsDir : 'no data directory found';
+    throw new DataError(`the NATS-Bench ${space.toUpperCase()} table is needed for accuracies (looked in ${where}): ` +
+      'use --data-dir / MFNAS_DATA_DIR, or create it with `mfnas bench import`');
+  }
+  return benchmark;
+}
+
+export async function correlate(opts: {
+  scorer: Scorer; benchmark: Benchmark; indices: readonly number[]; proxies: readonly ProxyName[];
+  onScored?: (r: ScoredArchitecture, done: number, total: number) => void;
+}): Promise<CorrelationResult> {
+  const { scorer, benchmark, indices, proxies } = opts;
+  const { space, dataset } = scorer.ctx;
+  const t0 = performance.now();
+  const archs = indices.map((i) => archAt(space, benchmark, i));
+  const before = { n: scorer.evaluatedCount, s: scorer.proxySeconds };
+  const scored = await scorer.scoreAll(archs, proxies);
+  const rows: CorrelationRow[] = indices.map((index, i) => ({
+    index, arch: scored[i].arch, accuracy: accuracyAt(space, benchmark, dataset, index), scores: scored[i].scores,
+  }));
+  const acc = rows.map((r) => r.accuracy);
+  const result: CorrelationResult['proxies'] = {};
+  for (const p of proxies) {
+    // -Infinity (e.g. a log of zero for a network that computes nothing) ranks lowest; NaN too.
+    const s = rows.map((r) => { const v = r.scores[p]; return v === undefined || Number.isNaN(v) ? -Infinity : v; });
+    result[p] = { kendall: kendallTau(s, acc), spearman: spearman(s, acc) };
+  }
+  const evaluated = scorer.evaluatedCount - before.n;
+  return {
+    n: rows.length, proxies: result, seconds: (performance.now() - t0) / 1000,
+    secondsPerArchitecture: evaluated > 0 ? (scorer.proxySeconds - before.s) / evaluated : null,
+    evaluated, rows,
+  };
+}
+
+/** One row per architecture: index, arch, accuracy, one column per proxy. Written atomically. */
+export function writeCorrelationCsv(path: string, rows: readonly CorrelationRow[], proxies: readonly ProxyName[]): void {
+  const quote = (s: string) => (/[",\n|]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = [['index', 'arch', 'accuracy', ...proxies].join(',')];
+  for (const r of rows) lines.push([r.index, quote(r.arch), r.accuracy, ...proxies.map((p) => r.scores[p] ?? '')].join(','));
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, lines.join('\n') + '\n');
+  renameSync(tmp, path);
+}

@@ -1,0 +1,133 @@
+/**
+ * Multi-fidelity evolutionary search (MFNAS.md §4): tournament selection of two parents by the
+ * combined rank of both intgrad fidelities, mutations + uniform crossover, ageing, and
+ * truncation to the N best; the answer is the best-by-intgrad_param of the history's top 3.
+ */
+import { InputError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import type { Candidate, SearchHooks, SearchOutcome, SearchProblem, StepRecord } from './problem.js';
+import { combinedRanks, topByRank } from './rank.js';
+
+export interface MfnasParams {
+  readonly population: number;
+  readonly tournament: number;
+  readonly steps: number;
+  readonly mutations: number;
+  readonly seed: number;
+}
+
+export const MFNAS_DEFAULTS: Omit<MfnasParams, 'seed'> = { population: 100, tournament: 25, steps: 100, mutations: 4 };
+
+/** Random feasible, distinct architectures (throws when the space cannot provide them). */
+export async function initialPopulation<A>(problem: SearchProblem<A>, rng: Rng, size: number): Promise<Candidate<A>[]> {
+  const space = problem.space;
+  const chosen = new Map<string, A>();
+  let attempts = 0;
+  const maxAttempts = 200 * size + 10_000;
+  while (chosen.size < size) {
+    if (++attempts > maxAttempts) {
+      throw new InputError(`could only find ${chosen.size} distinct architectures within the limits for a population of ${size}: ` +
+        'relax --max-flops / --max-params or lower --population');
+    }
+    const a = space.sample(rng);
+    const key = space.format(a);
+    if (!chosen.has(key) && problem.feasible(a)) chosen.set(key, a);
+  }
+  const archs = [...chosen.values()];
+  const scores = await problem.scoreMany(archs);
+  return archs.map((arch, i) => ({ arch, key: space.format(arch), scores: scores[i], generation: 0 }));
+}
+
+/** The answer: the 3 best of the history by combined rank, then the best of those by intgrad_param. */
+export function mfnasAnswer<A>(history: ReadonlyMap<string, Candidate<A>>): Candidate<A> {
+  const all = [...history.values()];
+  const ranks = combinedRanks(all.map((c) => c.scores));
+  const top = topByRank(ranks, 3).map((i) => all[i]);
+  return top.reduce((best, c) => ((c.scores.intgrad_param ?? -Infinity) > (best.scores.intgrad_param ?? -Infinity) ? c : best));
+}
+
+/** Remove the member with the oldest generation (first in population order); none if all equal. */
+export function removeOldest<A>(population: Candidate<A>[]): Candidate<A> | null {
+  if (population.length === 0) return null;
+  const oldest = Math.min(...population.map((c) => c.generation));
+  if (population.every((c) => c.generation === oldest)) return null;
+  const i = population.findIndex((c) => c.generation === oldest);
+  return population.splice(i, 1)[0];
+}
+
+export async function runMfnas<A>(problem: SearchProblem<A>, params: MfnasParams, hooks: SearchHooks = {}): Promise<SearchOutcome<A>> {
+  const { population: N, tournament, steps, mutations, seed } = params;
+  const space = problem.space;
+  const rng = new Rng(seed).derive('mfnas');
+  const t0 = performance.now();
+  const history = new Map<string, Candidate<A>>();
+  const records: StepRecord[] = [];
+  const record = (step: number) => {
+    const r: StepRecord = { step, evaluated: history.size, answer: mfnasAnswer(history).key, seconds: (performance.now() - t0) / 1000 };
+    records.push(r);
+    hooks.onStep?.(r);
+  };
+
+  const population = await initialPopulation(problem, rng, N);
+  for (const c of population) history.set(c.key, c);
+  record(0);
+
+  let stoppedEarly = false;
+  for (let step = 1; step <= steps; step++) {
+    if (hooks.shouldStop?.()) { stoppedEarly = true; break; }
+    let stalls = 0;
+    while (population.length <= N) {
+      const sample = rng.sampleIndices(population.length, Math.min(tournament, population.length)).map((i) => population[i]);
+      const [p1, p2] = topByRank(combinedRanks(sample.map((c) => c.scores)), 2).map((i) => sample[i]);
+      const children: A[] = [];
+      for (const parent of [p1, p2]) {
+        if (!parent) continue;
+        for (let m = 0; m < mutations; m++) children.push(space.mutate(parent.arch, rng));
+      }
+      if (p1 && p2) children.push(space.crossover(p1.arch, p2.arch, rng));
+      const before = population.length;
+      await addChildren(problem, children, step, population, history);
+      // A population that cannot grow (tiny feasible set) must not loop forever.
+      stalls = population.length === before ? stalls + 1 : 0;
+      if (stalls > 1000) throw new InputError('the search cannot find new architectures within the limits: relax --max-flops / --max-params');
+    }
+    removeOldest(population);
+    const ranks = combinedRanks(population.map((c) => c.scores));
+    const keep = new Set(topByRank(ranks, N));
+    const survivors = population.filter((_, i) => keep.has(i));
+    population.length = 0;
+    population.push(...survivors);
+    record(step);
+  }
+  return { answer: mfnasAnswer(history), history, steps: records, stoppedEarly };
+}
+
+/**
+ * Stamp children with the step, reuse history scores, score the new ones concurrently, and add
+ * those not already in the population. Infeasible children are dropped.
+ */
+export async function addChildren<A>(
+  problem: SearchProblem<A>, children: readonly A[], step: number,
+  population: Candidate<A>[], history: Map<string, Candidate<A>>,
+): Promise<void> {
+  const space = problem.space;
+  const fresh: Array<{ arch: A; key: string }> = [];
+  const seenFresh = new Set<string>();
+  for (const arch of children) {
+    const key = space.format(arch);
+    if (!problem.feasible(arch)) continue;
+    const known = history.get(key);
+    if (known) { known.generation = step; continue; }
+    if (!seenFresh.has(key)) { seenFresh.add(key); fresh.push({ arch, key }); }
+  }
+  const scores = await problem.scoreMany(fresh.map((f) => f.arch));
+  fresh.forEach((f, i) => history.set(f.key, { arch: f.arch, key: f.key, scores: scores[i], generation: step }));
+  const inPopulation = new Set(population.map((c) => c.key));
+  for (const arch of children) {
+    const key = space.format(arch);
+    const c = history.get(key);
+    if (!c || inPopulation.has(key)) continue;
+    population.push(c);
+    inPopulation.add(key);
+  }
+}
