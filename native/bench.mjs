@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 // Benchmarks the native oneDNN kernels against PyTorch, side by side in one run.
 //
-//   node native/bench.mjs [--reps 7] [--threads 1,2] [--no-torch] [--formats]
+//   node native/bench.mjs [--reps 7] [--threads 1,2] [--no-torch] [--formats] [--stat median|min]
 //
 // Ours: conv3x3 forward / backward-data / backward-filter in NHWC + HWIO
 // (tfjs layouts) through the addon, plus BN / avg-pool / ReLU. PyTorch
 // (/usr/bin/python3 with `import torch`, e.g. Debian's python3-torch) runs in a
 // persistent child process that receives the same jobs interleaved with ours,
-// so both see the same machine load. Medians over --reps after two warm-ups.
+// so both see the same machine load: each round runs every variant once
+// (ours per format, torch NCHW, torch channels_last); medians over --reps rounds
+// after two warm-up rounds.
 // --formats adds columns for the forced 'nhwc' and 'blocked' conv formats.
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +28,8 @@ const REPS = Number(opt('--reps', '7'));
 const THREADS = opt('--threads', '1,2').split(',').map(Number);
 const WITH_TORCH = !argv.includes('--no-torch');
 const FORMATS = argv.includes('--formats');
+// median (default) or min: the minimum is robust against other busy processes.
+const STAT = opt('--stat', 'median');
 const PYTHON = process.env.MFNAS_BENCH_PYTHON ?? '/usr/bin/python3';
 
 let addon;
@@ -46,6 +51,7 @@ cache = {}
 def tensors(job):
     key = json.dumps(job["shape"]) + job["op"].split("_")[0] + str(job.get("cl", False))
     if key in cache: return cache[key]
+    if len(cache) > 4: cache.clear()
     s = job["shape"]
     mf = torch.channels_last if job.get("cl") else torch.contiguous_format
     if job["op"].startswith("conv"):
@@ -59,7 +65,7 @@ def tensors(job):
         n, h, w, c = s
         x = torch.randn(n, c, h, w).contiguous(memory_format=mf)
         t = (x, torch.randn_like(x).contiguous(memory_format=mf), torch.ones(c), torch.zeros(c))
-    cache.clear(); cache[key] = t
+    cache[key] = t
     return t
 def make(job):
     op = job["op"]; t = tensors(job)
@@ -80,17 +86,19 @@ def make(job):
     if op == "relu_fwd": return lambda: torch.relu(x)
     if op == "relu_bwd": return lambda: torch.ops.aten.threshold_backward(dy, x, 0)
     raise ValueError(op)
+fns = {}
 with torch.no_grad():
     for line in sys.stdin:
         job = json.loads(line)
         torch.set_num_threads(job["threads"])
-        f = make(job)
-        f(); f()
-        ts = []
-        for _ in range(job["reps"]):
-            t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-        ts.sort()
-        print(json.dumps({"median": ts[len(ts) // 2]}), flush=True)
+        key = json.dumps(job)
+        if key not in fns:
+            if len(fns) > 8: fns.clear()
+            fns[key] = make(job)
+            fns[key](); fns[key]()  # warm-up
+        f = fns[key]
+        t0 = time.perf_counter(); f(); dt = time.perf_counter() - t0
+        print(json.dumps({"time": dt}), flush=True)
 `;
 
 async function startTorch() {
@@ -108,7 +116,7 @@ async function startTorch() {
     version: hello.version,
     run: async (job) => {
       proc.stdin.write(`${JSON.stringify(job)}\n`);
-      return (await next()).median;
+      return (await next()).time;
     },
     close: () => proc.stdin.end(),
   };
@@ -121,24 +129,23 @@ function rand(len) {
   return a;
 }
 
-function median(fn, reps) {
+function time(fn) {
+  const t0 = process.hrtime.bigint();
   fn();
-  fn();
-  const ts = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[ts.length >> 1];
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+function med(ts) {
+  if (!ts || ts.length === 0) return undefined;
+  const s = [...ts].sort((a, b) => a - b);
+  return STAT === 'min' ? s[0] : s[s.length >> 1];
 }
 
 function convJob(op, [n, h, w, ci, co, k, st, p]) {
   const oh = Math.floor((h + 2 * p - k) / st) + 1, ow = Math.floor((w + 2 * p - k) / st) + 1;
   const x = rand(n * h * w * ci), f = rand(k * k * ci * co), dy = rand(n * oh * ow * co);
   const y = new Float32Array(dy.length), dx = new Float32Array(x.length), df = new Float32Array(f.length);
-  const dims = [n, h, w, ci, co, k, k, st, st, p, p];
+  const dims = [n, h, w, ci, co, k, k, st, st, p, p, p, p];
   const fn = {
     conv_fwd: () => addon.conv2d(x, f, y, ...dims),
     conv_bwd_data: () => addon.conv2dBackwardData(dy, f, dx, ...dims),
@@ -156,8 +163,8 @@ function otherJob(op, [n, h, w, c]) {
   const fn = {
     bn_fwd: () => addon.batchNorm(x, g, b, y, mean, v, n, h, w, c, 1e-5),
     bn_bwd: () => addon.batchNormBackward(x, dy, g, mean, v, dx, dg, db, n, h, w, c, 1e-5),
-    pool_fwd: () => addon.avgPool(x, y, n, h, w, c, 3, 3, 1, 1, 1, 1, true),
-    pool_bwd: () => addon.avgPoolBackward(dy, dx, n, h, w, c, 3, 3, 1, 1, 1, 1, true),
+    pool_fwd: () => addon.avgPool(x, y, n, h, w, c, 3, 3, 1, 1, 1, 1, 1, 1, true),
+    pool_bwd: () => addon.avgPoolBackward(dy, dx, n, h, w, c, 3, 3, 1, 1, 1, 1, 1, 1, true),
     relu_fwd: () => addon.relu(x, y),
     relu_bwd: () => addon.reluBackward(x, dy, dx),
   }[op];
@@ -177,7 +184,7 @@ const FMT = { nhwc: 0, blocked: 1, auto: 2 };
 
 const torch = await startTorch();
 const cpu = spawnSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: 'utf8' }).stdout.trim();
-console.log(`oneDNN ${addon.dnnlVersion} (ours, NHWC/HWIO)${torch ? ` vs PyTorch ${torch.version} (NCHW and channels_last)` : ''}; ${cpu}; median of ${REPS}`);
+console.log(`oneDNN ${addon.dnnlVersion} (ours, NHWC/HWIO)${torch ? ` vs PyTorch ${torch.version} (NCHW and channels_last)` : ''}; ${cpu}; ${STAT} of ${REPS} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 const fmtCols = FORMATS ? ['nhwc', 'blocked', 'auto'] : ['auto'];
 const header = ['op', 'shape (NHWC -> Co)', 'thr', ...fmtCols.map((f) => `ours ${f}`), ...(torch ? ['torch NCHW', 'torch CL', 'torch best / ours'] : [])];
@@ -192,17 +199,29 @@ for (const threads of THREADS) {
   ];
   for (const job of jobs) {
     const { fn, flops } = job.conv ? convJob(job.op, job.shape) : otherJob(job.op, job.shape);
-    const ours = {};
-    for (const f of job.conv ? fmtCols : ['auto']) {
-      addon.setConvFormat(FMT[f]);
-      ours[f] = median(fn, REPS);
-    }
-    addon.setConvFormat(FMT.auto);
-    let tn, tc;
+    // One repetition of every variant per round, so ours and PyTorch see the same load.
+    const variants = (job.conv ? fmtCols : ['auto']).map((f) => ({
+      name: f,
+      run: async () => {
+        addon.setConvFormat(FMT[f]);
+        return time(fn);
+      },
+    }));
     if (torch) {
-      tn = await torch.run({ op: job.op, shape: job.shape, threads, reps: REPS, cl: false });
-      tc = await torch.run({ op: job.op, shape: job.shape, threads, reps: REPS, cl: true });
+      for (const cl of [false, true]) {
+        const tj = { op: job.op, shape: job.shape, threads, cl };
+        variants.push({ name: cl ? 'torchCL' : 'torch', run: () => torch.run(tj) });
+      }
     }
+    const times = Object.fromEntries(variants.map((v) => [v.name, []]));
+    for (let r = 0; r < REPS + 2; r++)
+      for (const v of variants) {
+        const t = await v.run();
+        if (r >= 2) times[v.name].push(t); // two warm-up rounds
+      }
+    addon.setConvFormat(FMT.auto);
+    const ours = Object.fromEntries(fmtCols.map((f) => [f, med(times[f])]));
+    const tn = torch ? med(times.torch) : 0, tc = torch ? med(times.torchCL) : 0;
     const shape = job.conv ? `[${job.shape.slice(0, 4).join(',')}]->${job.shape[4]}` : `[${job.shape.join(',')}]`;
     const oursCols = fmtCols.map((f) => (ours[f] === undefined ? '' : gf(flops, ours[f])));
     const row = [job.op, shape, String(threads), ...oursCols];
@@ -216,5 +235,5 @@ torch?.close();
 console.log('\n| ' + header.join(' | ') + ' |');
 console.log('| ' + header.map(() => '---').join(' | ') + ' |');
 for (const r of rows) console.log('| ' + r.join(' | ') + ' |');
-console.log('\n"torch best / ours" > 1 means ours is faster. Auto-format choices:');
-console.log(addon.describeCache().split('\n').filter((l) => l.startsWith('conv')).join('\n'));
+console.log(`\n"torch best / ours" > 1 means ours is faster. Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Auto-format choices:`);
+console.log(addon.describeCache().split('\n').filter((l) => l.startsWith('choice')).sort().join('\n'));

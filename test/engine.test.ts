@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../src/engine/backend.js';
+import { initEngine, requestedBackend } from '../src/engine/backend.js';
 import {
   avgPool2x2, avgPool3x3ExcludePad, batchNormTrain, conv2d, globalAvgPool, linear, poolCounts, relu,
   softmaxCrossEntropyMean,
@@ -21,6 +21,11 @@ import * as R from './engine-reference.js';
 
 const TOL = 1e-4;
 const FD_TOL = 1e-6;
+/** MFNAS_TEST_VERBOSE=1 prints the measured errors. */
+const VERBOSE = Boolean(process.env.MFNAS_TEST_VERBOSE);
+const log = (...a: unknown[]) => {
+  if (VERBOSE) console.log(...a);
+};
 
 /** Random float64 tensor whose values are exactly representable in float32. */
 function rnd(shape: number[], seed: number, lo = -1, hi = 1): R.T64 {
@@ -68,7 +73,9 @@ function checkLayer(
     const which = sample(p.value.data.length, fdEntries);
     const fd = R.finiteDiff(f, p, which);
     const an = which.map((i) => p.grad[i]);
-    expect(R.relErr(an, fd)).toBeLessThan(FD_TOL);
+    const e = R.relErr(an, fd);
+    log(`  ref vs finite differences, input ${leaves.indexOf(p)}: ${e.toExponential(1)}`);
+    expect(e).toBeLessThan(FD_TOL);
   });
 
   // (2) tfjs vs reference
@@ -76,15 +83,58 @@ function checkLayer(
     const ts = inputs.map(toTf);
     const y = mine(ts);
     expect(y.shape).toEqual(out.shape);
-    expect(R.relErr(y.dataSync(), out.value.data)).toBeLessThan(TOL);
+    const ef = R.relErr(y.dataSync(), out.value.data);
+    log(`  ${tf.getBackend()} forward vs ref: ${ef.toExponential(1)}`);
+    expect(ef).toBeLessThan(TOL);
     const r = toTf(cot);
     const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(mine(xs), r)))(ts);
     grads.forEach((g, i) => {
       expect(g.shape).toEqual(inputs[i].shape);
-      expect(R.relErr(g.dataSync(), leaves[i].grad)).toBeLessThan(TOL);
+      const eg = R.relErr(g.dataSync(), leaves[i].grad);
+      log(`  ${tf.getBackend()} grad ${i} vs ref: ${eg.toExponential(1)}`);
+      expect(eg).toBeLessThan(TOL);
     });
   });
 }
+
+describe('engine selection', () => {
+  it('MFNAS_ENGINE overrides the requested backend; invalid values are rejected', () => {
+    const saved = process.env.MFNAS_ENGINE;
+    try {
+      delete process.env.MFNAS_ENGINE;
+      expect(requestedBackend()).toBe('auto');
+      expect(requestedBackend({ backend: 'cpu' })).toBe('cpu');
+      process.env.MFNAS_ENGINE = 'WASM';
+      expect(requestedBackend({ backend: 'cpu' })).toBe('wasm');
+      process.env.MFNAS_ENGINE = 'gpu';
+      expect(() => requestedBackend()).toThrow(/MFNAS_ENGINE/);
+    } finally {
+      if (saved === undefined) delete process.env.MFNAS_ENGINE;
+      else process.env.MFNAS_ENGINE = saved;
+    }
+  });
+
+  it.skipIf(Boolean(process.env.MFNAS_ENGINE))('auto = wasm here (tfjs-node is not installed), with SIMD and the mfnas kernels', async () => {
+    const info = await initEngine();
+    expect(['wasm', 'node']).toContain(info.backend);
+    if (info.backend === 'wasm') {
+      expect(info.simd).toBe(true);
+      expect(info.threads).toBe(false);
+      expect(info.customKernels.sort()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity']);
+      expect(await initEngine()).toBe(info); // idempotent
+    }
+  });
+
+  it('the wasm Identity kernel shares data instead of copying', async () => {
+    await initEngine({ backend: 'wasm' });
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    expect(y.dataId).toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    y.dispose();
+  });
+});
 
 const BACKENDS = (process.env.MFNAS_TEST_BACKENDS ?? 'wasm,cpu').split(',') as Array<'wasm' | 'cpu'>;
 
@@ -113,6 +163,19 @@ describe.each(BACKENDS)('engine ops on %s', (backend) => {
       ([a, b]) => R.conv2d(a, b, stride, pad),
       ([a, b]) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad),
       3,
+    );
+  });
+
+  it.each([
+    ['3x3 stride 1, 16 -> 16', 8, 16, 16, 1],
+    ['3x3 stride 2, 16 -> 32', 8, 16, 32, 2],
+  ] as Array<[string, number, number, number, number]>)('conv2d at realistic channel counts: %s', (_n, H, Ci, Co, stride) => {
+    checkLayer(
+      [rnd([3, H, H, Ci], 5), rnd([3, 3, Ci, Co], 6, -0.1, 0.1)],
+      ([a, b]) => R.conv2d(a, b, stride, 1),
+      ([a, b]) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 1),
+      7,
+      40,
     );
   });
 
@@ -179,6 +242,16 @@ describe.each(BACKENDS)('engine ops on %s', (backend) => {
       ([x, g, b]) => R.batchNorm(x, g, b),
       ([x, g, b]) => batchNormTrain(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D),
       64,
+    );
+  });
+
+  it('batchNormTrain at a larger size (long float32 reductions), mean 3 std 0.5', () => {
+    checkLayer(
+      [rnd([16, 16, 16, 8], 65, 2.1, 3.9), rnd([8], 66, 0.5, 1.5), rnd([8], 67)],
+      ([x, g, b]) => R.batchNorm(x, g, b),
+      ([x, g, b]) => batchNormTrain(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D),
+      68,
+      30,
     );
   });
 
@@ -339,9 +412,13 @@ describe.each(BACKENDS)('engine ops on %s', (backend) => {
         return net(tfOps, x, p) as tf.Scalar;
       })(ts);
       const l = value.dataSync()[0];
-      expect(Math.abs(l - loss.value.data[0]) / Math.abs(loss.value.data[0])).toBeLessThan(TOL);
+      const el = Math.abs(l - loss.value.data[0]) / Math.abs(loss.value.data[0]);
+      log(`  ${tf.getBackend()} e2e loss ${l} vs ${loss.value.data[0]}: ${el.toExponential(1)}`);
+      expect(el).toBeLessThan(TOL);
       names.forEach((n, i) => {
-        expect(err(grads[i].dataSync(), leaves[n].grad), n).toBeLessThan(TOL);
+        const e = err(grads[i].dataSync(), leaves[n].grad);
+        log(`  ${tf.getBackend()} e2e grad ${n}: ${e.toExponential(1)}`);
+        expect(e, n).toBeLessThan(TOL);
       });
     });
   });

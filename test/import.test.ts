@@ -8,12 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
+import ts from 'typescript';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { importNatsBench } from '../src/benchmark/import/nats-import.js';
 import { bunzip, unpickle } from '../src/benchmark/import/pickle.js';
 import { summarizeRecordFile } from '../src/benchmark/import/record.js';
-import { runCli } from '../src/cli/program.js';
-import { DataError, InputError } from '../src/util/errors.js';
+import { Command } from 'commander';
+import { registerBenchCommands } from '../src/cli/commands/bench.js';
+import { DataError, InputError, isMfnasError } from '../src/util/errors.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const SHARED = path.resolve(ROOT, '../shared/data/nats-bench');
@@ -43,6 +45,53 @@ function cell(t: Table, row: number, column: string): string {
   const c = t.header.indexOf(column);
   if (c < 0) throw new Error(`no column ${column}`);
   return t.rows[row][c];
+}
+
+/** The commands of this module on a bare program (independent of the other commands' modules). */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const program = new Command('mfnas').option('--data-dir <dir>').exitOverride();
+  registerBenchCommands(program);
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  let code = 0;
+  let message = '';
+  const text = (spy: typeof stdout) => spy.mock.calls.map((c) => String(c[0])).join('');
+  let out = '';
+  let err = '';
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (e) {
+    if (!isMfnasError(e)) throw e;
+    code = e.exitCode;
+    message = `mfnas: ${e.message}\n`;
+  } finally {
+    out = text(stdout);
+    err = text(stderr);
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+  return { code, stdout: out, stderr: err + message };
+}
+
+/** Transpile `entries` and every module they import (relative imports) from src/ to `outDir`. */
+function transpileTree(entries: string[], outDir: string): void {
+  const srcRoot = path.join(ROOT, 'src');
+  const todo = [...entries];
+  const done = new Set<string>();
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (done.has(file)) continue;
+    done.add(file);
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) todo.push(path.resolve(path.dirname(file), `${m[1]}.ts`));
+    const js = ts.transpileModule(text, {
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      fileName: file,
+    }).outputText;
+    const dst = path.join(outDir, path.relative(srcRoot, file)).replace(/\.ts$/, '.js');
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    fs.writeFileSync(dst, js);
+  }
 }
 
 /** Copy the sample folder of a space into a temp dir (to damage it). */
@@ -166,6 +215,13 @@ describe('importNatsBench (official sample)', () => {
     expect(fs.readdirSync(to)).toEqual(['nats-bench']); // temporary extraction removed
     const viaTar = fs.readFileSync(fromTar.tables[0], 'utf8');
 
+    // A truncated .tar: clear error, and the --to folder created for the extraction is gone.
+    const badTar = path.join(src, 'cut.tar');
+    fs.writeFileSync(badTar, fs.readFileSync(tarFile).subarray(0, 100_000));
+    const toBad = fresh();
+    await expect(importNatsBench({ space: 'tss', from: badTar, to: toBad })).rejects.toThrow(/cut\.tar: cannot extract \(TAR_BAD_ARCHIVE/);
+    expect(fs.existsSync(toBad)).toBe(false);
+
     const to2 = fresh();
     const fromParent = await importNatsBench({ space: 'tss', from: SAMPLE, to: to2 });
     expect(fromParent.source).toBe(TSS_DIR);
@@ -182,6 +238,35 @@ describe('importNatsBench (official sample)', () => {
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toMatch(/meta\.pickle\.pbz2 is the meta file of the sss benchmark.*--space sss/);
     await expect(importNatsBench({ space: 'tss', from: path.join(tmpRoot, 'nope'), to: fresh() })).rejects.toThrow(InputError);
+  });
+});
+
+describe('compatibility with the table reader (src/benchmark/tables.ts)', () => {
+  it('reads the imported columns once the table is complete', async () => {
+    // The sample has 3 architectures; fill the other rows' empty cells from the reference tables
+    // (as a complete official folder would) and open the result with the system's reader.
+    const to = fresh();
+    const r = await importNatsBench({ space: 'tss', from: TSS_DIR, to });
+    const refs = [path.join(SHARED, 'nats-tss-test-accuracy-200ep.csv'), path.join(SHARED, 'nats-tss-params.csv')].map(readTable);
+    r.tables.forEach((file, k) => {
+      const t = readTable(file);
+      const lines = [t.header.join(',')];
+      t.rows.forEach((row, i) => {
+        const filled = row.map((c, j) => (c === '' && refs[k].header.includes(t.header[j]) ? cell(refs[k], i, t.header[j]) : c));
+        lines.push(filled.join(','));
+      });
+      fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    });
+    const { loadTssTable, clearBenchmarkCache } = await import('../src/benchmark/tables.js');
+    clearBenchmarkCache();
+    const table = loadTssTable(r.tables[0], r.tables[1])!;
+    expect(table.testAccuracy('cifar10', 0)).toBe(85.86333333333334);
+    expect(table.testAccuracy('cifar100', 284)).toBe(62.13999997558594);
+    expect(table.params('ImageNet16-120', 11)).toBe(809576);
+    expect(table.uniqueString(11)).toBe(cell(refs[0], 11, 'UniqueString'));
+    const valid = table.numericColumn('CIFAR10ValidAccuracy200Epochs')!;
+    expect(valid[0]).toBeGreaterThan(80);
+    expect(Number.isNaN(valid[1])).toBe(true); // extra columns keep empty cells for missing archs
   });
 });
 
@@ -272,40 +357,26 @@ describe('importNatsBench (corrupt input): clear errors, nothing half-written', 
 describe('mfnas bench import (CLI)', () => {
   it('imports and reports the missing architectures', async () => {
     const to = fresh();
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      expect(await runCli(['bench', 'import', '--space', 'sss', '--from', SSS_DIR, '--to', to, '--jobs', '1'])).toBe(0);
-      const text = stdout.mock.calls.map((c) => String(c[0])).join('');
-      expect(text).toMatch(/imported 3 of 32,768 architectures/);
-      expect(text).toMatch(/32,765 architectures have no record file/);
-      expect(text).toContain(path.join(to, 'nats-bench', 'nats-sss-test-accuracy-90ep.csv'));
-      stderr.mockClear();
-      expect(await runCli(['bench', 'import', '--space', 'tss', '--from', SSS_DIR, '--to', to])).toBe(2);
-      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toMatch(/use --space sss/);
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    }
+    const r = await cli(['bench', 'import', '--space', 'sss', '--from', SSS_DIR, '--to', to, '--jobs', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/imported 3 of 32,768 architectures/);
+    expect(r.stdout).toMatch(/32,765 architectures have no record file/);
+    expect(r.stdout).toContain(path.join(to, 'nats-bench', 'nats-sss-test-accuracy-90ep.csv'));
+    const wrong = await cli(['bench', 'import', '--space', 'tss', '--from', SSS_DIR, '--to', to]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/use --space sss/);
+    const json = await cli(['--data-dir', to, 'bench', 'import', '--space', 'tss', '--from', TSS_DIR, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ space: 'tss', imported: 3, missing: 15_622 });
   });
 });
 
 describe('worker threads (compiled build)', () => {
   it('gives the same tables as the in-process path', async () => {
-    // Compile the importer (and what it imports) to JS under node_modules/.cache so that the
+    // Transpile the importer (and what it imports) to JS under node_modules/.cache so that the
     // worker script exists and bare imports resolve; then run it with 2 workers.
     const out = path.join(ROOT, 'node_modules', '.cache', `mfnas-import-test-${process.pid}`);
     try {
-      execFileSync(
-        process.execPath,
-        [
-          path.join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', out, '--rootDir', path.join(ROOT, 'src'),
-          '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck',
-          '--esModuleInterop', '--types', 'node', '--noCheck',
-          path.join(ROOT, 'src/benchmark/import/nats-import.ts'), path.join(ROOT, 'src/benchmark/import/worker.ts'),
-        ],
-        { stdio: 'pipe' },
-      );
+      transpileTree([path.join(ROOT, 'src/benchmark/import/nats-import.ts'), path.join(ROOT, 'src/benchmark/import/worker.ts')], out);
       fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
       const toWorkers = fresh();
       const script = `

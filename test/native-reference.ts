@@ -7,25 +7,27 @@
 
 export type ArrayLike64 = ArrayLike<number>;
 
+/** Padding per side: top (pt), bottom (pb), left (pl), right (pr). */
 export interface RefConv {
   n: number; h: number; w: number; ci: number; co: number;
-  kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
+  kh: number; kw: number; sh: number; sw: number; pt: number; pb: number; pl: number; pr: number;
 }
 
 export interface RefPool {
   n: number; h: number; w: number; c: number;
-  kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
+  kh: number; kw: number; sh: number; sw: number; pt: number; pb: number; pl: number; pr: number;
   excludePad: boolean;
 }
 
-export const outSize = (size: number, k: number, s: number, p: number): number =>
-  Math.floor((size + 2 * p - k) / s) + 1;
+/** floor((size + padBefore + padAfter - k) / s) + 1 */
+export const outSize = (size: number, k: number, s: number, p0: number, p1: number): number =>
+  Math.floor((size + p0 + p1 - k) / s) + 1;
 
 const xi = (s: { h: number; w: number }, c: number, n: number, y: number, x: number, ch: number) =>
   ((n * s.h + y) * s.w + x) * c + ch;
 
 export function conv2dRef(x: ArrayLike64, f: ArrayLike64, s: RefConv): Float64Array {
-  const oh = outSize(s.h, s.kh, s.sh, s.ph), ow = outSize(s.w, s.kw, s.sw, s.pw);
+  const oh = outSize(s.h, s.kh, s.sh, s.pt, s.pb), ow = outSize(s.w, s.kw, s.sw, s.pl, s.pr);
   const y = new Float64Array(s.n * oh * ow * s.co);
   for (let n = 0; n < s.n; n++)
     for (let oy = 0; oy < oh; oy++)
@@ -33,10 +35,10 @@ export function conv2dRef(x: ArrayLike64, f: ArrayLike64, s: RefConv): Float64Ar
         for (let o = 0; o < s.co; o++) {
           let acc = 0;
           for (let ky = 0; ky < s.kh; ky++) {
-            const iy = oy * s.sh - s.ph + ky;
+            const iy = oy * s.sh - s.pt + ky;
             if (iy < 0 || iy >= s.h) continue;
             for (let kx = 0; kx < s.kw; kx++) {
-              const ix = ox * s.sw - s.pw + kx;
+              const ix = ox * s.sw - s.pl + kx;
               if (ix < 0 || ix >= s.w) continue;
               for (let i = 0; i < s.ci; i++)
                 acc += x[xi(s, s.ci, n, iy, ix, i)] * f[((ky * s.kw + kx) * s.ci + i) * s.co + o];
@@ -48,7 +50,7 @@ export function conv2dRef(x: ArrayLike64, f: ArrayLike64, s: RefConv): Float64Ar
 }
 
 export function conv2dBackwardDataRef(dy: ArrayLike64, f: ArrayLike64, s: RefConv): Float64Array {
-  const oh = outSize(s.h, s.kh, s.sh, s.ph), ow = outSize(s.w, s.kw, s.sw, s.pw);
+  const oh = outSize(s.h, s.kh, s.sh, s.pt, s.pb), ow = outSize(s.w, s.kw, s.sw, s.pl, s.pr);
   const dx = new Float64Array(s.n * s.h * s.w * s.ci);
   for (let n = 0; n < s.n; n++)
     for (let oy = 0; oy < oh; oy++)
@@ -56,10 +58,10 @@ export function conv2dBackwardDataRef(dy: ArrayLike64, f: ArrayLike64, s: RefCon
         for (let o = 0; o < s.co; o++) {
           const g = dy[((n * oh + oy) * ow + ox) * s.co + o];
           for (let ky = 0; ky < s.kh; ky++) {
-            const iy = oy * s.sh - s.ph + ky;
+            const iy = oy * s.sh - s.pt + ky;
             if (iy < 0 || iy >= s.h) continue;
             for (let kx = 0; kx < s.kw; kx++) {
-              const ix = ox * s.sw - s.pw + kx;
+              const ix = ox * s.sw - s.pl + kx;
               if (ix < 0 || ix >= s.w) continue;
               for (let i = 0; i < s.ci; i++)
                 dx[xi(s, s.ci, n, iy, ix, i)] += g * f[((ky * s.kw + kx) * s.ci + i) * s.co + o];
@@ -70,7 +72,7 @@ export function conv2dBackwardDataRef(dy: ArrayLike64, f: ArrayLike64, s: RefCon
 }
 
 export function conv2dBackwardFilterRef(x: ArrayLike64, dy: ArrayLike64, s: RefConv): Float64Array {
-  const oh = outSize(s.h, s.kh, s.sh, s.ph), ow = outSize(s.w, s.kw, s.sw, s.pw);
+  const oh = outSize(s.h, s.kh, s.sh, s.pt, s.pb), ow = outSize(s.w, s.kw, s.sw, s.pl, s.pr);
   const dw = new Float64Array(s.kh * s.kw * s.ci * s.co);
   for (let n = 0; n < s.n; n++)
     for (let oy = 0; oy < oh; oy++)
@@ -78,10 +80,10 @@ export function conv2dBackwardFilterRef(x: ArrayLike64, dy: ArrayLike64, s: RefC
         for (let o = 0; o < s.co; o++) {
           const g = dy[((n * oh + oy) * ow + ox) * s.co + o];
           for (let ky = 0; ky < s.kh; ky++) {
-            const iy = oy * s.sh - s.ph + ky;
+            const iy = oy * s.sh - s.pt + ky;
             if (iy < 0 || iy >= s.h) continue;
             for (let kx = 0; kx < s.kw; kx++) {
-              const ix = ox * s.sw - s.pw + kx;
+              const ix = ox * s.sw - s.pl + kx;
               if (ix < 0 || ix >= s.w) continue;
               for (let i = 0; i < s.ci; i++)
                 dw[((ky * s.kw + kx) * s.ci + i) * s.co + o] += g * x[xi(s, s.ci, n, iy, ix, i)];
@@ -144,7 +146,7 @@ export function reluBackwardRef(x: ArrayLike64, dy: ArrayLike64): Float64Array {
 }
 
 function poolWindow(s: RefPool, oy: number, ox: number) {
-  const y0 = oy * s.sh - s.ph, x0 = ox * s.sw - s.pw;
+  const y0 = oy * s.sh - s.pt, x0 = ox * s.sw - s.pl;
   let count = 0;
   for (let ky = 0; ky < s.kh; ky++)
     for (let kx = 0; kx < s.kw; kx++) {
@@ -155,7 +157,7 @@ function poolWindow(s: RefPool, oy: number, ox: number) {
 }
 
 export function avgPoolRef(x: ArrayLike64, s: RefPool): Float64Array {
-  const oh = outSize(s.h, s.kh, s.sh, s.ph), ow = outSize(s.w, s.kw, s.sw, s.pw);
+  const oh = outSize(s.h, s.kh, s.sh, s.pt, s.pb), ow = outSize(s.w, s.kw, s.sw, s.pl, s.pr);
   const y = new Float64Array(s.n * oh * ow * s.c);
   for (let n = 0; n < s.n; n++)
     for (let oy = 0; oy < oh; oy++)
@@ -175,7 +177,7 @@ export function avgPoolRef(x: ArrayLike64, s: RefPool): Float64Array {
 }
 
 export function avgPoolBackwardRef(dy: ArrayLike64, s: RefPool): Float64Array {
-  const oh = outSize(s.h, s.kh, s.sh, s.ph), ow = outSize(s.w, s.kw, s.sw, s.pw);
+  const oh = outSize(s.h, s.kh, s.sh, s.pt, s.pb), ow = outSize(s.w, s.kw, s.sw, s.pl, s.pr);
   const dx = new Float64Array(s.n * s.h * s.w * s.c);
   for (let n = 0; n < s.n; n++)
     for (let oy = 0; oy < oh; oy++)

@@ -6,6 +6,8 @@ import {
   type Conv2DShape,
   type ConvFormat,
   type NativeKernels,
+  type Padding,
+  type Pair,
   type Pool2DShape,
 } from '../src/native/index.js';
 import {
@@ -39,18 +41,26 @@ function K(): NativeKernels {
 
 const TOL = 2e-5;
 
+function pads(p: Padding | undefined): [number, number, number, number] {
+  if (p === undefined) return [0, 0, 0, 0];
+  if (typeof p === 'number') return [p, p, p, p];
+  if ('top' in p) return [p.top, p.bottom, p.left, p.right];
+  return [p[0], p[0], p[1], p[1]];
+}
+
+const pr2 = (v: Pair | undefined, d: [number, number]): [number, number] =>
+  v === undefined ? d : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+
 function refConv(s: Conv2DShape): RefConv {
-  const p = (v: Conv2DShape['kernel'] | undefined, d: number): [number, number] =>
-    v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  const [kh, kw] = p(s.kernel, 1), [sh, sw] = p(s.stride, 1), [ph, pw] = p(s.pad, 0);
-  return { n: s.batch, h: s.height, w: s.width, ci: s.inChannels, co: s.outChannels, kh, kw, sh, sw, ph, pw };
+  const [kh, kw] = pr2(s.kernel, [1, 1]), [sh, sw] = pr2(s.stride, [1, 1]);
+  const [pt, pb, pl, pr] = pads(s.pad);
+  return { n: s.batch, h: s.height, w: s.width, ci: s.inChannels, co: s.outChannels, kh, kw, sh, sw, pt, pb, pl, pr };
 }
 
 function refPool(s: Pool2DShape): RefPool {
-  const p = (v: Pool2DShape['kernel'] | undefined, d: [number, number]): [number, number] =>
-    v === undefined ? d : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  const [kh, kw] = p(s.kernel, [1, 1]), [sh, sw] = p(s.stride, [kh, kw]), [ph, pw] = p(s.pad, [0, 0]);
-  return { n: s.batch, h: s.height, w: s.width, c: s.channels, kh, kw, sh, sw, ph, pw, excludePad: s.excludePad ?? true };
+  const [kh, kw] = pr2(s.kernel, [1, 1]), [sh, sw] = pr2(s.stride, [kh, kw]);
+  const [pt, pb, pl, pr] = pads(s.pad);
+  return { n: s.batch, h: s.height, w: s.width, c: s.channels, kh, kw, sh, sw, pt, pb, pl, pr, excludePad: s.excludePad ?? true };
 }
 
 const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
@@ -66,6 +76,9 @@ const CONV_CASES: Array<[string, Conv2DShape]> = [
   ['3x3 s2 p1 C16->32 odd', { batch: 2, height: 9, width: 9, inChannels: 16, outChannels: 32, kernel: 3, stride: 2, pad: 1 }],
   ['1x1 C64', { batch: 3, height: 4, width: 4, inChannels: 64, outChannels: 64, kernel: 1 }],
   ['5x3 s(2,1) p(2,1)', { batch: 2, height: 7, width: 6, inChannels: 5, outChannels: 3, kernel: [5, 3], stride: [2, 1], pad: [2, 1] }],
+  // tfjs 'same' padding with stride 2 on even sizes: nothing on top/left, 1 on bottom/right.
+  ['3x3 s2 tfjs-same (0,1,0,1)', { batch: 2, height: 8, width: 6, inChannels: 4, outChannels: 3, kernel: 3, stride: 2, pad: { top: 0, bottom: 1, left: 0, right: 1 } }],
+  ['3x3 s1 asymmetric (2,0,1,2)', { batch: 1, height: 5, width: 6, inChannels: 3, outChannels: 4, kernel: 3, stride: 1, pad: { top: 2, bottom: 0, left: 1, right: 2 } }],
 ];
 
 describe('native kernels: loading', () => {
@@ -219,6 +232,8 @@ describe('native average pooling', () => {
     ['2x2 s2 even', { batch: 2, height: 8, width: 8, channels: 4, kernel: 2, stride: 2 }],
     ['2x2 s2 odd', { batch: 1, height: 5, width: 7, channels: 3, kernel: 2, stride: 2 }],
     ['2x2 s2 even C64', { batch: 2, height: 8, width: 8, channels: 64, kernel: 2 }],
+    ['3x3 s2 tfjs-same odd (1,1,1,1)', { batch: 1, height: 7, width: 7, channels: 3, kernel: 3, stride: 2, pad: 1 }],
+    ['3x3 s2 asymmetric (0,1,1,0)', { batch: 2, height: 6, width: 5, channels: 2, kernel: 3, stride: 2, pad: { top: 0, bottom: 1, left: 1, right: 0 } }],
   ];
   it.each(cases)('%s: forward and backward match the reference', (_name, s) => {
     const k = K();
@@ -372,7 +387,7 @@ describe('native kernels: argument checking and caching', () => {
     const n = k.cacheSize();
     for (let i = 0; i < 5; i++) k.conv2d(x, f, y, s);
     expect(k.cacheSize()).toBe(n);
-    expect(k.describeCache()).toMatch(/conv0:1,4,4,2,3,3,3,1,1,1,1/);
+    expect(k.describeCache()).toMatch(/conv0:1,4,4,2,3,3,3,1,1,1,1,1,1/);
     k.clearCache();
     expect(k.cacheSize()).toBe(0);
     k.conv2d(x, f, y, s);
@@ -389,7 +404,7 @@ describe('native kernels: argument checking and caching', () => {
       const m = require(workerData.path);
       m.setThreads(1);
       const y = new Float32Array(48);
-      m.conv2d(workerData.x, workerData.f, y, 1, 4, 4, 2, 3, 3, 3, 1, 1, 1, 1);
+      m.conv2d(workerData.x, workerData.f, y, 1, 4, 4, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1);
       parentPort.postMessage({ y, threads: m.getThreads() });
     `;
     const worker = new Worker(code, { eval: true, workerData: { path: k.addonPath, x, f } });

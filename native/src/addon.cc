@@ -168,10 +168,13 @@ mfnas::ConvShape conv_shape(const Args& a, size_t first) {
   s.kw = a.i64(first + 6, "kernelW", 1);
   s.sh = a.i64(first + 7, "strideH", 1);
   s.sw = a.i64(first + 8, "strideW", 1);
-  s.ph = a.i64(first + 9, "padH", 0);
-  s.pw = a.i64(first + 10, "padW", 0);
-  if (s.ph >= s.kh || s.pw >= s.kw) throw_range(a.env, std::string(a.fn) + ": padding must be smaller than the kernel");
-  if (s.h + 2 * s.ph < s.kh || s.w + 2 * s.pw < s.kw)
+  s.pt = a.i64(first + 9, "padTop", 0);
+  s.pb = a.i64(first + 10, "padBottom", 0);
+  s.pl = a.i64(first + 11, "padLeft", 0);
+  s.pr = a.i64(first + 12, "padRight", 0);
+  if (s.pt >= s.kh || s.pb >= s.kh || s.pl >= s.kw || s.pr >= s.kw)
+    throw_range(a.env, std::string(a.fn) + ": padding must be smaller than the kernel");
+  if (s.h + s.pt + s.pb < s.kh || s.w + s.pl + s.pr < s.kw)
     throw_range(a.env, std::string(a.fn) + ": kernel larger than the padded input");
   return s;
 }
@@ -186,11 +189,14 @@ mfnas::PoolShape pool_shape(const Args& a, size_t first) {
   s.kw = a.i64(first + 5, "kernelW", 1);
   s.sh = a.i64(first + 6, "strideH", 1);
   s.sw = a.i64(first + 7, "strideW", 1);
-  s.ph = a.i64(first + 8, "padH", 0);
-  s.pw = a.i64(first + 9, "padW", 0);
-  s.exclude_pad = a.boolean(first + 10, "excludePad");
-  if (s.ph >= s.kh || s.pw >= s.kw) throw_range(a.env, std::string(a.fn) + ": padding must be smaller than the kernel");
-  if (s.h + 2 * s.ph < s.kh || s.w + 2 * s.pw < s.kw)
+  s.pt = a.i64(first + 8, "padTop", 0);
+  s.pb = a.i64(first + 9, "padBottom", 0);
+  s.pl = a.i64(first + 10, "padLeft", 0);
+  s.pr = a.i64(first + 11, "padRight", 0);
+  s.exclude_pad = a.boolean(first + 12, "excludePad");
+  if (s.pt >= s.kh || s.pb >= s.kh || s.pl >= s.kw || s.pr >= s.kw)
+    throw_range(a.env, std::string(a.fn) + ": padding must be smaller than the kernel");
+  if (s.h + s.pt + s.pb < s.kh || s.w + s.pl + s.pr < s.kw)
     throw_range(a.env, std::string(a.fn) + ": kernel larger than the padded input");
   return s;
 }
@@ -199,10 +205,10 @@ size_t in_len(const mfnas::ConvShape& s) { return (size_t)(s.n * s.h * s.w * s.c
 size_t out_len(const mfnas::ConvShape& s) { return (size_t)(s.n * s.oh() * s.ow() * s.co); }
 size_t wei_len(const mfnas::ConvShape& s) { return (size_t)(s.kh * s.kw * s.ci * s.co); }
 
-// conv2d(x, w, y, n, h, w, ci, co, kh, kw, sh, sw, ph, pw)
+// conv2d(x, w, y, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr)
 napi_value Conv2d(napi_env env, napi_callback_info info) {
   return guard(env, "conv2d", [&]() -> napi_value {
-    Args a(env, info, "conv2d", 14);
+    Args a(env, info, "conv2d", 16);
     auto s = conv_shape(a, 3);
     View x = a.f32(0, "x", in_len(s)), w = a.f32(1, "filter", wei_len(s)), y = a.f32(2, "y", out_len(s));
     no_overlap(env, a.fn, y, x);
@@ -212,10 +218,10 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   });
 }
 
-// conv2dBackwardData(dy, w, dx, n, h, w, ci, co, kh, kw, sh, sw, ph, pw)
+// conv2dBackwardData(dy, w, dx, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr)
 napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
   return guard(env, "conv2dBackwardData", [&]() -> napi_value {
-    Args a(env, info, "conv2dBackwardData", 14);
+    Args a(env, info, "conv2dBackwardData", 16);
     auto s = conv_shape(a, 3);
     View dy = a.f32(0, "dy", out_len(s)), w = a.f32(1, "filter", wei_len(s)), dx = a.f32(2, "dx", in_len(s));
     no_overlap(env, a.fn, dx, dy);
@@ -225,10 +231,10 @@ napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
   });
 }
 
-// conv2dBackwardFilter(x, dy, dw, n, h, w, ci, co, kh, kw, sh, sw, ph, pw)
+// conv2dBackwardFilter(x, dy, dw, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr)
 napi_value Conv2dBackwardFilter(napi_env env, napi_callback_info info) {
   return guard(env, "conv2dBackwardFilter", [&]() -> napi_value {
-    Args a(env, info, "conv2dBackwardFilter", 14);
+    Args a(env, info, "conv2dBackwardFilter", 16);
     auto s = conv_shape(a, 3);
     View x = a.f32(0, "x", in_len(s)), dy = a.f32(1, "dy", out_len(s)), dw = a.f32(2, "dw", wei_len(s));
     no_overlap(env, a.fn, dw, x);
@@ -326,10 +332,10 @@ napi_value ReluBwd(napi_env env, napi_callback_info info) {
 size_t pool_in(const mfnas::PoolShape& s) { return (size_t)(s.n * s.h * s.w * s.c); }
 size_t pool_out(const mfnas::PoolShape& s) { return (size_t)(s.n * s.oh() * s.ow() * s.c); }
 
-// avgPool(x, y, n, h, w, c, kh, kw, sh, sw, ph, pw, excludePad)
+// avgPool(x, y, n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr, excludePad)
 napi_value AvgPool(napi_env env, napi_callback_info info) {
   return guard(env, "avgPool", [&]() -> napi_value {
-    Args a(env, info, "avgPool", 13);
+    Args a(env, info, "avgPool", 15);
     auto s = pool_shape(a, 2);
     View x = a.f32(0, "x", pool_in(s)), y = a.f32(1, "y", pool_out(s));
     no_overlap(env, a.fn, y, x);
@@ -338,10 +344,10 @@ napi_value AvgPool(napi_env env, napi_callback_info info) {
   });
 }
 
-// avgPoolBackward(dy, dx, n, h, w, c, kh, kw, sh, sw, ph, pw, excludePad)
+// avgPoolBackward(dy, dx, n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr, excludePad)
 napi_value AvgPoolBackward(napi_env env, napi_callback_info info) {
   return guard(env, "avgPoolBackward", [&]() -> napi_value {
-    Args a(env, info, "avgPoolBackward", 13);
+    Args a(env, info, "avgPoolBackward", 15);
     auto s = pool_shape(a, 2);
     View dy = a.f32(0, "dy", pool_out(s)), dx = a.f32(1, "dx", pool_in(s));
     no_overlap(env, a.fn, dx, dy);
@@ -426,7 +432,7 @@ NAPI_MODULE_INIT() {
   napi_value v;
   napi_create_string_utf8(env, mfnas::version_string().c_str(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "dnnlVersion", v);
-  napi_create_uint32(env, 1, &v);
+  napi_create_uint32(env, 2, &v);
   napi_set_named_property(env, exports, "abiVersion", v);
   return exports;
 }

@@ -206,31 +206,32 @@ enum ConvDir { kFwd = 0, kBwdData = 1, kBwdWeights = 2 };
 void validate(const ConvShape& s) {
   check(s.n > 0 && s.h > 0 && s.w > 0 && s.ci > 0 && s.co > 0, "conv2d: sizes must be positive");
   check(s.kh > 0 && s.kw > 0 && s.sh > 0 && s.sw > 0, "conv2d: kernel and stride must be positive");
-  check(s.ph >= 0 && s.pw >= 0, "conv2d: padding must be >= 0");
-  check(s.ph < s.kh && s.pw < s.kw, "conv2d: padding must be smaller than the kernel");
-  check(s.h + 2 * s.ph >= s.kh && s.w + 2 * s.pw >= s.kw, "conv2d: kernel larger than padded input");
+  check(s.pt >= 0 && s.pb >= 0 && s.pl >= 0 && s.pr >= 0, "conv2d: padding must be >= 0");
+  check(s.pt < s.kh && s.pb < s.kh && s.pl < s.kw && s.pr < s.kw,
+        "conv2d: padding must be smaller than the kernel");
+  check(s.h + s.pt + s.pb >= s.kh && s.w + s.pl + s.pr >= s.kw, "conv2d: kernel larger than padded input");
 }
 
 std::string conv_key(const ConvShape& s, int dir) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "conv%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", dir,
+  std::snprintf(buf, sizeof buf, "conv%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", dir,
                 (long long)s.n, (long long)s.h, (long long)s.w, (long long)s.ci, (long long)s.co,
-                (long long)s.kh, (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.ph,
-                (long long)s.pw);
+                (long long)s.kh, (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.pt,
+                (long long)s.pb, (long long)s.pl, (long long)s.pr);
   return buf;
 }
 
 std::shared_ptr<Op> make_conv(Ctx& c, const ConvShape& s, int dir, int mode) {
   const int64_t oh = s.oh(), ow = s.ow();
-  // oneDNN wants explicit right/bottom padding consistent with the output
-  // size; PyTorch's floor semantics can make it smaller than the left one.
-  const int64_t prh = (oh - 1) * s.sh + s.kh - s.h - s.ph;
-  const int64_t prw = (ow - 1) * s.sw + s.kw - s.w - s.pw;
+  // oneDNN wants the bottom/right padding consistent with the output size;
+  // the floor in the output size can make it smaller than the requested one.
+  const int64_t prh = (oh - 1) * s.sh + s.kh - s.h - s.pt;
+  const int64_t prw = (ow - 1) * s.sw + s.kw - s.w - s.pl;
   // A negative right padding (rows never read) is handled by describing the
   // source as a cropped view with the full tensor's strides.
   const int64_t hc = prh < 0 ? s.h + prh : s.h;
   const int64_t wc = prw < 0 ? s.w + prw : s.w;
-  memory::dims strides{s.sh, s.sw}, pl{s.ph, s.pw}, pr{std::max<int64_t>(prh, 0), std::max<int64_t>(prw, 0)};
+  memory::dims strides{s.sh, s.sw}, pl{s.pt, s.pl}, pr{std::max<int64_t>(prh, 0), std::max<int64_t>(prw, 0)};
 
   // NHWC strides of the full (uncropped) source, logical dims N,C,H,W.
   memory::desc src_user({s.n, s.ci, hc, wc}, dt::f32,
@@ -240,7 +241,9 @@ std::shared_ptr<Op> make_conv(Ctx& c, const ConvShape& s, int dir, int mode) {
 
   const bool blocked = mode == kConvBlocked;
   memory::desc src_any = blocked ? memory::desc({s.n, s.ci, hc, wc}, dt::f32, tag::any) : src_user;
-  memory::desc wei_any = blocked ? memory::desc({s.co, s.ci, s.kh, s.kw}, dt::f32, tag::any) : wei_user;
+  // Weights are small: always let the primitive pick their format (with a
+  // plain HWIO filter oneDNN 2.6 falls back to its slow gemm convolution).
+  memory::desc wei_any = memory::desc({s.co, s.ci, s.kh, s.kw}, dt::f32, tag::any);
   memory::desc dst_any = blocked ? memory::desc({s.n, s.co, oh, ow}, dt::f32, tag::any) : dst_user;
 
   auto attr = user_scratch_attr();
@@ -279,8 +282,8 @@ std::shared_ptr<Op> make_conv(Ctx& c, const ConvShape& s, int dir, int mode) {
 // Rows/columns of dx that no output position reads (negative right padding)
 // get no gradient: zero them, since the primitive only sees the cropped view.
 void zero_cropped_tail(const ConvShape& s, float* dx) {
-  const int64_t prh = (s.oh() - 1) * s.sh + s.kh - s.h - s.ph;
-  const int64_t prw = (s.ow() - 1) * s.sw + s.kw - s.w - s.pw;
+  const int64_t prh = (s.oh() - 1) * s.sh + s.kh - s.h - s.pt;
+  const int64_t prw = (s.ow() - 1) * s.sw + s.kw - s.w - s.pl;
   if (prh >= 0 && prw >= 0) return;
   const int64_t hc = prh < 0 ? s.h + prh : s.h;
   const int64_t wc = prw < 0 ? s.w + prw : s.w;
@@ -305,7 +308,7 @@ void conv_run(const ConvShape& s, int dir, const void* a, const void* b, void* o
     if (it != c.conv_choice.end()) {
       mode = it->second;
     } else {
-      // Time both formats (each twice, keep the best) and remember the
+      // Time both formats (three times each, keep the best) and remember the
       // winner. Outputs are overwritten, never accumulated, so repeated
       // execution is harmless; the last run leaves the correct result.
       double best[2] = {1e30, 1e30};
@@ -318,7 +321,9 @@ void conv_run(const ConvShape& s, int dir, const void* a, const void* b, void* o
           store(c, key, ops[m]);
         }
       }
-      for (int rep = 0; rep < 2; ++rep)
+      // Alternate the two and keep each one's minimum: robust against other
+      // processes stealing the CPU during one of the runs.
+      for (int rep = 0; rep < 3; ++rep)
         for (int m = 0; m < 2; ++m) {
           auto t0 = std::chrono::steady_clock::now();
           run(c, *ops[m], {a, b, out});
@@ -348,26 +353,27 @@ void conv_run(const ConvShape& s, int dir, const void* a, const void* b, void* o
 void validate(const PoolShape& s) {
   check(s.n > 0 && s.h > 0 && s.w > 0 && s.c > 0, "avgPool: sizes must be positive");
   check(s.kh > 0 && s.kw > 0 && s.sh > 0 && s.sw > 0, "avgPool: kernel and stride must be positive");
-  check(s.ph >= 0 && s.pw >= 0 && s.ph < s.kh && s.pw < s.kw,
+  check(s.pt >= 0 && s.pb >= 0 && s.pl >= 0 && s.pr >= 0 && s.pt < s.kh && s.pb < s.kh && s.pl < s.kw &&
+            s.pr < s.kw,
         "avgPool: padding must be >= 0 and smaller than the kernel");
-  check(s.h + 2 * s.ph >= s.kh && s.w + 2 * s.pw >= s.kw, "avgPool: kernel larger than padded input");
+  check(s.h + s.pt + s.pb >= s.kh && s.w + s.pl + s.pr >= s.kw, "avgPool: kernel larger than padded input");
 }
 
 std::shared_ptr<Op> pool_op(Ctx& c, const PoolShape& s, bool backward) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "pool%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d/t%d",
+  std::snprintf(buf, sizeof buf, "pool%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d/t%d",
                 backward ? 1 : 0, (long long)s.n, (long long)s.h, (long long)s.w, (long long)s.c,
-                (long long)s.kh, (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.ph,
-                (long long)s.pw, s.exclude_pad ? 1 : 0, c.threads);
+                (long long)s.kh, (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.pt,
+                (long long)s.pb, (long long)s.pl, (long long)s.pr, s.exclude_pad ? 1 : 0, c.threads);
   std::string key(buf);
   if (auto op = lookup(c, key)) return op;
 
   const int64_t oh = s.oh(), ow = s.ow();
-  const int64_t prh = (oh - 1) * s.sh + s.kh - s.h - s.ph;
-  const int64_t prw = (ow - 1) * s.sw + s.kw - s.w - s.pw;
+  const int64_t prh = (oh - 1) * s.sh + s.kh - s.h - s.pt;
+  const int64_t prw = (ow - 1) * s.sw + s.kw - s.w - s.pl;
   const int64_t hc = prh < 0 ? s.h + prh : s.h;
   const int64_t wc = prw < 0 ? s.w + prw : s.w;
-  memory::dims strides{s.sh, s.sw}, kernel{s.kh, s.kw}, pl{s.ph, s.pw},
+  memory::dims strides{s.sh, s.sw}, kernel{s.kh, s.kw}, pl{s.pt, s.pl},
       pr{std::max<int64_t>(prh, 0), std::max<int64_t>(prw, 0)};
   memory::desc src_md({s.n, s.c, hc, wc}, dt::f32, memory::dims{s.h * s.w * s.c, 1, s.w * s.c, s.c});
   memory::desc dst_md({s.n, s.c, oh, ow}, dt::f32, tag::nhwc);
@@ -547,6 +553,8 @@ std::string describe_cache() {
       if (a.reorder) o << " [reorder arg " << a.id << "]";
     o << "\n";
   }
+  for (auto& kv : c.conv_choice)
+    o << "choice " << kv.first << " -> " << (kv.second == kConvBlocked ? "blocked" : "nhwc") << "\n";
   return o.str();
 }
 
@@ -634,10 +642,10 @@ void avgpool_backward(const PoolShape& s, const float* dy, float* dx) {
   auto op = pool_op(c, s, true);
   run(c, *op, {dy, dx});
   // Same cropped-tail rule as the convolution.
-  const int64_t prh = (s.oh() - 1) * s.sh + s.kh - s.h - s.ph;
-  const int64_t prw = (s.ow() - 1) * s.sw + s.kw - s.w - s.pw;
+  const int64_t prh = (s.oh() - 1) * s.sh + s.kh - s.h - s.pt;
+  const int64_t prw = (s.ow() - 1) * s.sw + s.kw - s.w - s.pl;
   if (prh < 0 || prw < 0) {
-    ConvShape cs{s.n, s.h, s.w, s.c, s.c, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw};
+    ConvShape cs{s.n, s.h, s.w, s.c, s.c, s.kh, s.kw, s.sh, s.sw, s.pt, s.pb, s.pl, s.pr};
     zero_cropped_tail(cs, dx);
   }
 }

@@ -16,18 +16,20 @@
 
 namespace mfnas {
 
+// Padding is explicit per side (top, bottom, left, right) as in TensorFlow.js
+// ('same' padding may be asymmetric); PyTorch's symmetric `padding=p` is
+// pt = pb = pl = pr = p. Output size: floor((h + pt + pb - kh) / sh) + 1.
 struct ConvShape {
-  int64_t n, h, w, ci, co, kh, kw, sh, sw, ph, pw;
-  // Output size as PyTorch: floor((h + 2 ph - kh) / sh) + 1.
-  int64_t oh() const { return (h + 2 * ph - kh) / sh + 1; }
-  int64_t ow() const { return (w + 2 * pw - kw) / sw + 1; }
+  int64_t n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr;
+  int64_t oh() const { return (h + pt + pb - kh) / sh + 1; }
+  int64_t ow() const { return (w + pl + pr - kw) / sw + 1; }
 };
 
 struct PoolShape {
-  int64_t n, h, w, c, kh, kw, sh, sw, ph, pw;
+  int64_t n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr;
   bool exclude_pad;
-  int64_t oh() const { return (h + 2 * ph - kh) / sh + 1; }
-  int64_t ow() const { return (w + 2 * pw - kw) / sw + 1; }
+  int64_t oh() const { return (h + pt + pb - kh) / sh + 1; }
+  int64_t ow() const { return (w + pl + pr - kw) / sw + 1; }
 };
 
 // Convolution memory-format policy.

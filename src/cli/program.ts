@@ -8,6 +8,9 @@ import { isMfnasError } from '../util/errors.js';
 import { registerArchCommand } from './commands/arch.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerBenchCommands } from './commands/bench.js';
+import { registerScoreCommand } from './commands/score.js';
+import { registerCorrelateCommand } from './commands/correlate.js';
+import { registerSearchCommand } from './commands/search.js';
 
 export function buildProgram(): Command {
   const program = new Command('mfnas')
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerArchCommand(program);
+  registerScoreCommand(program);
+  registerCorrelateCommand(program);
+  registerSearchCommand(program);
   registerDataCommands(program);
   registerBenchCommands(program);
   return program;

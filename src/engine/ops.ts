@@ -41,16 +41,57 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride = 1, pad = 0): tf.
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pooling
+// Per-channel helpers and cached constants
+//
+// On the wasm backend, reductions over N,H,W (`tf.sum(x, [0,1,2])`, 5–10 ms at [64,32,32,16])
+// and broadcasts of a [C] vector (`tf.mul(x, c)`, ~5 ms; `tf.batchNorm` ~15 ms) are slow, while
+// XNNPACK's pooling and depthwise convolution are fast: a channel mean is a global average pool
+// followed by a tiny [1,N]·[N,C] product (~0.7 ms), and a per-channel x·a + b is a 1x1 depthwise
+// conv with bias (~1 ms). (A ones[1,M]·x[M,C] product is not: tfjs-wasm packs the right-hand
+// operand as GEMM weights on every call, ~11 ms for a fresh x.) Other backends use the plain
+// broadcasting ops.
 
-interface CountMaps {
-  /** Number of in-image positions of each 3x3 window, [H,W,1]. */
-  count: tf.Tensor3D;
-  /** 1 / count, [H,W,1]. */
-  inv: tf.Tensor3D;
+function fastChannelOps(): boolean {
+  return tf.getBackend() === 'wasm';
 }
 
-const countCache = new Map<string, CountMaps>();
+const constCache = new Map<string, tf.Tensor>();
+
+function cachedConst<T extends tf.Tensor>(key: string, make: () => T): T {
+  const k = `${tf.getBackend()}:${key}`;
+  let t = constCache.get(k) as T | undefined;
+  if (t == null || t.isDisposed) {
+    t = tf.keep(make());
+    constCache.set(k, t);
+  }
+  return t;
+}
+
+/** Per-channel mean over N,H,W: [N,H,W,C] → [C]. */
+function channelMean(x: tf.Tensor4D): tf.Tensor1D {
+  const [n, h, w, c] = x.shape;
+  if (!fastChannelOps()) return tf.mean(x, [0, 1, 2]) as tf.Tensor1D;
+  const perImage = tf.reshape(tf.avgPool(x, [h, w], 1, 'valid'), [n, c]) as tf.Tensor2D;
+  const avgRow = cachedConst(`avg-row-${n}`, () => tf.fill([1, n], 1 / n) as tf.Tensor2D);
+  return tf.reshape(tf.matMul(avgRow, perImage), [c]) as tf.Tensor1D;
+}
+
+/** Per-channel sum over N,H,W: [N,H,W,C] → [C]. */
+function channelSum(x: tf.Tensor4D): tf.Tensor1D {
+  if (!fastChannelOps()) return tf.sum(x, [0, 1, 2]) as tf.Tensor1D;
+  return tf.mul(channelMean(x), x.size / x.shape[3]) as tf.Tensor1D;
+}
+
+/** x·scale + shift per channel (scale, shift [C]; shift optional). */
+function channelAffine(x: tf.Tensor4D, scale: tf.Tensor1D, shift?: tf.Tensor1D): tf.Tensor4D {
+  if (!fastChannelOps()) return shift ? tf.add(tf.mul(x, scale), shift) : tf.mul(x, scale);
+  const c = x.shape[3];
+  const filter = tf.reshape(scale, [1, 1, c, 1]) as tf.Tensor4D;
+  return tf.fused.depthwiseConv2d({ x, filter, strides: 1, pad: 'valid', bias: shift });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling
 
 /** Per-position window sizes of a 3x3 stride-1 pad-1 pool on an H x W map (4 / 6 / 9). */
 export function poolCounts(h: number, w: number): Float32Array {
@@ -65,34 +106,29 @@ export function poolCounts(h: number, w: number): Float32Array {
   return c;
 }
 
-function countMaps(h: number, w: number): CountMaps {
-  const key = `${tf.getBackend()}:${h}x${w}`;
-  let m = countCache.get(key);
-  if (m == null || m.count.isDisposed) {
-    const c = poolCounts(h, w);
-    const inv = c.map((v) => 1 / v);
-    m = {
-      count: tf.keep(tf.tensor3d(c, [h, w, 1])),
-      inv: tf.keep(tf.tensor3d(inv, [h, w, 1])),
-    };
-    countCache.set(key, m);
-  }
-  return m;
+/** 1/count as [H,W,C] (a full-width inner dimension broadcasts fast on wasm; [H,W,1] does not). */
+function invCounts(h: number, w: number, c: number): tf.Tensor3D {
+  return cachedConst(`pool3-inv-${h}x${w}x${c}`, () => {
+    const counts = poolCounts(h, w);
+    const inv = new Float32Array(h * w * c);
+    for (let p = 0; p < h * w; p++) inv.fill(1 / counts[p], p * c, (p + 1) * c);
+    return tf.tensor3d(inv, [h, w, c]);
+  });
 }
 
 const avgPool3x3Op = custom<tf.Tensor4D>((x: tf.Tensor4D) => {
   // tfjs (like TensorFlow) averages over the in-image positions of a 'same' window, i.e.
   // PyTorch count_include_pad=False. Only the stock gradient is wrong (it divides by 9).
   const value = tf.avgPool(x, 3, 1, 'same');
-  const [, h, w] = x.shape;
+  const [, h, w, c] = x.shape;
   return {
     value,
     gradFunc: (dy: tf.Tensor4D) =>
       tf.tidy(() => {
         // y = S(x) ⊙ inv with S the zero-padded 3x3 box sum; Sᵀ = S, so dx = S(dy ⊙ inv),
-        // computed as avgPool(dy ⊙ inv) ⊙ count (the backend's fast average pool).
-        const { count, inv } = countMaps(h, w);
-        return tf.mul(tf.avgPool(tf.mul(dy, inv) as tf.Tensor4D, 3, 1, 'same'), count);
+        // S as a depthwise conv with a ones filter.
+        const ones = cachedConst(`ones-3x3x${c}`, () => tf.ones([3, 3, c, 1]) as tf.Tensor4D);
+        return tf.depthwiseConv2d(tf.mul(dy, invCounts(h, w, c)) as tf.Tensor4D, ones, 1, 'same');
       }),
   };
 });
@@ -112,8 +148,9 @@ const avgPool2x2Op = custom<tf.Tensor4D>((x: tf.Tensor4D) => {
     value,
     gradFunc: (dy: tf.Tensor4D) =>
       tf.tidy(() => {
+        // Nearest-neighbour ×2 upsampling (much faster than the stock AvgPoolGrad on wasm).
         const [, ho, wo] = dy.shape;
-        let dx = tf.mul(tf.image.resizeNearestNeighbor(dy, [2 * ho, 2 * wo]), 0.25) as tf.Tensor4D;
+        let dx = tf.image.resizeNearestNeighbor(tf.mul(dy, 0.25) as tf.Tensor4D, [2 * ho, 2 * wo]);
         if (2 * ho !== h || 2 * wo !== w) dx = tf.pad(dx, [[0, 0], [0, h - 2 * ho], [0, w - 2 * wo], [0, 0]]);
         return dx;
       }),
@@ -126,14 +163,15 @@ export function avgPool2x2(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 const globalAvgPoolOp = custom<tf.Tensor2D>((x: tf.Tensor4D) => {
-  const value = tf.mean(x, [1, 2]) as tf.Tensor2D;
   const [n, h, w, c] = x.shape;
+  const value = tf.reshape(tf.avgPool(x, [h, w], 1, 'valid'), [n, c]) as tf.Tensor2D;
   return {
     value,
     gradFunc: (dy: tf.Tensor2D) =>
-      tf.tidy(() =>
-        tf.mul(tf.image.resizeNearestNeighbor(tf.reshape(dy, [n, 1, 1, c]) as tf.Tensor4D, [h, w]), 1 / (h * w)),
-      ),
+      tf.tidy(() => {
+        const ones = cachedConst(`ones-1x${h}x${w}x${c}`, () => tf.ones([1, h, w, c]));
+        return tf.mul(tf.reshape(dy, [n, 1, 1, c]), tf.mul(ones, 1 / (h * w)));
+      }),
   };
 });
 
@@ -151,27 +189,27 @@ function bnOp(eps: number): (...inputs: tf.Tensor[]) => tf.Tensor4D {
   let op = bnCache.get(eps);
   if (op) return op;
   op = custom<tf.Tensor4D>((x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, save: GradSave) => {
-    const axes = [0, 1, 2];
-    const mean = tf.mean(x, axes) as tf.Tensor1D;
-    const variance = tf.mean(tf.squaredDifference(x, mean), axes) as tf.Tensor1D; // biased
-    const value = tf.batchNorm(x, mean, variance, beta, gamma, eps);
-    save([x, mean, variance, gamma]);
+    const m = x.size / x.shape[3];
+    const mean = channelMean(x);
+    const xc = channelAffine(x, tf.onesLike(mean), tf.neg(mean)); // x − μ (two-pass variance)
+    const variance = channelMean(tf.square(xc)); // biased
+    const invStd = tf.rsqrt(tf.add(variance, eps)) as tf.Tensor1D;
+    const value = channelAffine(xc, tf.mul(gamma, invStd) as tf.Tensor1D, beta);
+    save([xc, invStd, gamma]);
     return {
       value,
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) =>
         tf.tidy(() => {
-          const [sx, sm, sv, sg] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-          const m = sx.size / sx.shape[3];
-          const invStd = tf.rsqrt(tf.add(sv, eps));
-          const xhat = tf.batchNorm(sx, sm, sv, undefined, undefined, eps);
-          const dBeta = tf.sum(dy, axes) as tf.Tensor1D;
-          const dGamma = tf.sum(tf.mul(dy, xhat), axes) as tf.Tensor1D;
-          // dx = γ·invStd·(dy − dβ/m − x̂·dγ/m) = dy·k + (x̂·a + b)
-          const k = tf.mul(sg, invStd) as tf.Tensor1D;
-          const a = tf.mul(k, tf.mul(dGamma, -1 / m)) as tf.Tensor1D;
-          const b = tf.mul(k, tf.mul(dBeta, -1 / m)) as tf.Tensor1D;
-          const affine = tf.batchNorm(sx, sm, sv, b, a, eps); // x̂·a + b in one pass
-          const dx = tf.add(tf.mul(dy, k), affine);
+          const [sxc, sInv, sg] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+          // With x̂ = xc·invStd:  dβ = Σ dy,  dγ = Σ dy·x̂ = invStd·Σ dy·xc,
+          // dx = γ·invStd·(dy − dβ/m − x̂·dγ/m) = k·(dy + xc·a + b)
+          //   with k = γ·invStd, a = −invStd·dγ/m, b = −dβ/m.
+          const dBeta = channelSum(dy);
+          const dGamma = tf.mul(channelSum(tf.mul(dy, sxc) as tf.Tensor4D), sInv) as tf.Tensor1D;
+          const k = tf.mul(sg, sInv) as tf.Tensor1D;
+          const a = tf.mul(tf.mul(dGamma, sInv), -1 / m) as tf.Tensor1D;
+          const b = tf.mul(dBeta, -1 / m) as tf.Tensor1D;
+          const dx = channelAffine(tf.add(dy, channelAffine(sxc, a, b)) as tf.Tensor4D, k);
           return [dx, dGamma, dBeta];
         }),
     };

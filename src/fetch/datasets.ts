@@ -104,16 +104,7 @@ async function exists(p: string): Promise<boolean> {
 
 /** Create `dir` (and parents); returns the topmost directory that did not exist, or null. */
 async function ensureDir(dir: string): Promise<string | null> {
-  let top: string | null = null;
-  let p = path.resolve(dir);
-  while (!(await exists(p))) {
-    top = p;
-    const parent = path.dirname(p);
-    if (parent === p) break;
-    p = parent;
-  }
-  await fsp.mkdir(dir, { recursive: true });
-  return top;
+  return (await fsp.mkdir(dir, { recursive: true })) ?? null;
 }
 
 /** Remove `created` (made by ensureDir) if it is empty, so a failed run leaves nothing behind. */
@@ -239,9 +230,9 @@ export function imagenet16Instructions(to = '<DIR>'): string {
     'ImageNet16-120 cannot be downloaded automatically: the ImageNet licence requires an account.',
     'NAS-Bench-201 / NATS-Bench use the downsampled 16x16 ImageNet of Chrabaszcz et al. (2017), "Imagenet16":',
     '  1. Log in at https://image-net.org/download-images (request access with your institution e-mail if needed).',
-    '  2. Under "Download downsampled image data (32x32, 64x64)" / "Downsampled ImageNet", download the 16x16 variant',
-    '     in pickle format: Imagenet16_train.tar.gz (train_data_batch_1..10) and Imagenet16_val.tar.gz (val_data)',
-    '     (if you receive .zip files, unzip them first and pass the folders).',
+    '  2. In its "Downsampled ImageNet" section, download the 16x16 training and validation data in pickle',
+    '     format (the files train_data_batch_1..10 and val_data; NAS-Bench-201 uses them as',
+    '     Imagenet16_train.tar.gz and Imagenet16_val.tar.gz). If you receive .zip files, unzip them and pass the folders.',
     '  3. Install them:',
     `     mfnas data fetch ImageNet16-120 --to ${to} --from Imagenet16_train.tar.gz Imagenet16_val.tar.gz`,
     `     which checks the pickle files and places them in ${to}/${IMAGENET16_DIR}/.`,
@@ -267,11 +258,16 @@ export async function checkImagenetPickle(file: string): Promise<void> {
     if (size < 64) throw fail(`only ${size} bytes`);
     const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
     await fh.read(head, 0, head.length, 0);
-    if (head[0] !== 0x80 || head[1] < 2 || head[1] > 5) throw fail('not a Python pickle of protocol 2 or later');
-    // After PROTO (and an optional FRAME), the top object must be an empty dict being filled.
-    let p = 2;
-    if (head[p] === 0x95) p += 9; // FRAME + 8-byte length
-    if (head[p] !== 0x7d /* EMPTY_DICT */) throw fail('the pickled object is not a dict');
+    // The top object must be a dict: PROTO n (n = 2..5) [FRAME] EMPTY_DICT for protocol 2+,
+    // EMPTY_DICT for protocol 1, '(dp' (MARK DICT PUT) for protocol 0 (Python 2 pickles).
+    let p = 0;
+    if (head[0] === 0x80) {
+      if (head[1] < 2 || head[1] > 5) throw fail(`unknown pickle protocol ${head[1]}`);
+      p = 2;
+      if (head[p] === 0x95) p += 9; // FRAME + 8-byte length
+    }
+    const isDict = head[p] === 0x7d /* EMPTY_DICT */ || head.toString('latin1', p, p + 3) === '(dp';
+    if (!isDict) throw fail(head[0] === 0x80 ? 'the pickled object is not a dict' : 'not a Python pickle');
     const text = head.toString('latin1');
     if (!text.includes('data')) throw fail("no 'data' entry");
     if (!text.includes('numpy') || !(text.includes('_reconstruct') || text.includes('ndarray'))) {

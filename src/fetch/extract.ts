@@ -33,13 +33,19 @@ export function looksLikeTar(file: string): boolean {
 }
 
 /**
- * Extract `archive` (.tar, .tar.gz, .tgz; compression is detected) into the existing directory
- * `destDir`. Throws a DataError naming the archive if it is corrupt or truncated.
+ * Extract `archive` (.tar, .tar.gz, .tgz; compression is detected) into the directory `destDir`.
+ * Throws a DataError naming the archive if it is corrupt or truncated.
+ *
+ * The extraction is synchronous on purpose: tar's asynchronous extractor rejects as soon as it
+ * meets a corrupt block while file writes it already started are still in flight, so a cleanup
+ * right after the failure could run before those writes land and leave files behind. The
+ * synchronous extractor has finished every file operation when it throws.
  */
 export async function extractTar(archive: string, destDir: string, options: ExtractOptions = {}): Promise<void> {
   await fsp.mkdir(destDir, { recursive: true });
   try {
-    await tar.x({
+    tar.x({
+      sync: true,
       file: archive,
       cwd: destDir,
       strict: true,

@@ -52,17 +52,19 @@ export function createProgressReporter(
   const started = Date.now();
   let last = 0;
   let drawn = false;
+  let baseline: number | null = null; // units already done at the first update (a resumed download)
   const fmt = (n: number) => (unit === 'bytes' ? formatBytes(n) : n.toLocaleString('en-US'));
   const line = (done: number, total: number | null): string => {
     const elapsed = Math.max(1, Date.now() - started);
+    if (baseline === null) baseline = done;
     let text = `${label}: ${fmt(done)}`;
     if (total !== null && total > 0) {
       text += ` / ${fmt(total)} (${((100 * done) / total).toFixed(1)}%)`;
     }
-    if (unit === 'bytes') text += `, ${formatBytes((done * 1000) / elapsed)}/s`;
+    if (unit === 'bytes') text += `, ${formatBytes(Math.round(((done - baseline) * 1000) / elapsed))}/s`;
     return text;
   };
-  const width = () => Math.max(20, (stream.columns ?? 80) - 1);
+  const width = () => Math.max(20, (stream.columns || 80) - 1);
   return {
     update(done, total) {
       if (!tty) return;

@@ -22,6 +22,13 @@ import { fileURLToPath } from 'node:url';
 /** Pair for (height, width); a single number means both. */
 export type Pair = number | readonly [number, number];
 
+/**
+ * Zero padding: a number or [h, w] pads both sides symmetrically (PyTorch
+ * `padding=`); an object gives each side (TensorFlow.js explicit / 'same'
+ * padding, which may be asymmetric). Each side must be smaller than the kernel.
+ */
+export type Padding = Pair | { top: number; bottom: number; left: number; right: number };
+
 export interface Conv2DShape {
   batch: number;
   height: number;
@@ -32,8 +39,8 @@ export interface Conv2DShape {
   kernel: Pair;
   /** Default 1. */
   stride?: Pair;
-  /** Symmetric zero padding as PyTorch's `padding=` (default 0). */
-  pad?: Pair;
+  /** Default 0. Output size: floor((H + top + bottom - kh) / strideH) + 1. */
+  pad?: Padding;
 }
 
 export interface Pool2DShape {
@@ -45,7 +52,7 @@ export interface Pool2DShape {
   /** Default: the kernel size. */
   stride?: Pair;
   /** Default 0. */
-  pad?: Pair;
+  pad?: Padding;
   /**
    * Divide by the number of non-padding elements (PyTorch
    * `count_include_pad=False`, oneDNN `pooling_avg_exclude_padding`).
@@ -68,15 +75,15 @@ export type ConvFormat = 'nhwc' | 'blocked' | 'auto';
 export interface RawNativeAddon {
   readonly dnnlVersion: string;
   readonly abiVersion: number;
-  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
-  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
-  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): void;
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): void;
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): void;
   batchNorm(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, n: number, h: number, w: number, c: number, eps: number): void;
   batchNormBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, n: number, h: number, w: number, c: number, eps: number): void;
   relu(x: Float32Array, y: Float32Array): void;
   reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  avgPool(x: Float32Array, y: Float32Array, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, excludePad: boolean): void;
-  avgPoolBackward(dy: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, excludePad: boolean): void;
+  avgPool(x: Float32Array, y: Float32Array, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, excludePad: boolean): void;
+  avgPoolBackward(dy: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, excludePad: boolean): void;
   setThreads(n: number): void;
   getThreads(): number;
   setConvFormat(mode: 0 | 1 | 2): void;
@@ -144,7 +151,7 @@ export interface NativeKernels {
   avgPoolBackward(dy: Float32Array, dx: Float32Array, s: Pool2DShape): void;
 }
 
-const ADDON_ABI = 1;
+const ADDON_ABI = 2;
 const FORMATS: readonly ConvFormat[] = ['nhwc', 'blocked', 'auto'];
 
 function pair(p: Pair | undefined, dflt: number): [number, number] {
@@ -153,18 +160,28 @@ function pair(p: Pair | undefined, dflt: number): [number, number] {
   return [p[0], p[1]];
 }
 
-function convArgs(s: Conv2DShape): [number, number, number, number, number, number, number, number, number, number, number] {
-  const [kh, kw] = pair(s.kernel, 1);
-  const [sh, sw] = pair(s.stride, 1);
-  const [ph, pw] = pair(s.pad, 0);
-  return [s.batch, s.height, s.width, s.inChannels, s.outChannels, kh, kw, sh, sw, ph, pw];
+type Pads = [top: number, bottom: number, left: number, right: number];
+
+function pads(p: Padding | undefined): Pads {
+  if (p === undefined) return [0, 0, 0, 0];
+  if (typeof p === 'number') return [p, p, p, p];
+  if ('top' in p) return [p.top, p.bottom, p.left, p.right];
+  return [p[0], p[0], p[1], p[1]];
 }
 
-function poolArgs(s: Pool2DShape): [number, number, number, number, number, number, number, number, number, number, boolean] {
+type ConvArgs = [n: number, h: number, w: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number];
+type PoolArgs = [n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, excludePad: boolean];
+
+function convArgs(s: Conv2DShape): ConvArgs {
+  const [kh, kw] = pair(s.kernel, 1);
+  const [sh, sw] = pair(s.stride, 1);
+  return [s.batch, s.height, s.width, s.inChannels, s.outChannels, kh, kw, sh, sw, ...pads(s.pad)];
+}
+
+function poolArgs(s: Pool2DShape): PoolArgs {
   const [kh, kw] = pair(s.kernel, 1);
   const [sh, sw] = s.stride === undefined ? [kh, kw] : pair(s.stride, 1);
-  const [ph, pw] = pair(s.pad, 0);
-  return [s.batch, s.height, s.width, s.channels, kh, kw, sh, sw, ph, pw, s.excludePad ?? true];
+  return [s.batch, s.height, s.width, s.channels, kh, kw, sh, sw, ...pads(s.pad), s.excludePad ?? true];
 }
 
 function wrap(raw: RawNativeAddon, addonPath: string): NativeKernels {
@@ -184,8 +201,8 @@ function wrap(raw: RawNativeAddon, addonPath: string): NativeKernels {
     cacheSize: () => raw.cacheSize(),
     describeCache: () => raw.describeCache(),
     conv2dOutputShape: (s) => {
-      const [n, h, w, , co, kh, kw, sh, sw, ph, pw] = convArgs(s);
-      return [n, Math.floor((h + 2 * ph - kh) / sh) + 1, Math.floor((w + 2 * pw - kw) / sw) + 1, co];
+      const [n, h, w, , co, kh, kw, sh, sw, pt, pb, pl, pr] = convArgs(s);
+      return [n, Math.floor((h + pt + pb - kh) / sh) + 1, Math.floor((w + pl + pr - kw) / sw) + 1, co];
     },
     conv2d: (x, f, y, s) => raw.conv2d(x, f, y, ...convArgs(s)),
     conv2dBackwardData: (dy, f, dx, s) => raw.conv2dBackwardData(dy, f, dx, ...convArgs(s)),
@@ -197,8 +214,8 @@ function wrap(raw: RawNativeAddon, addonPath: string): NativeKernels {
     relu: (x, y) => raw.relu(x, y),
     reluBackward: (x, dy, dx) => raw.reluBackward(x, dy, dx),
     pool2dOutputShape: (s) => {
-      const [n, h, w, c, kh, kw, sh, sw, ph, pw] = poolArgs(s);
-      return [n, Math.floor((h + 2 * ph - kh) / sh) + 1, Math.floor((w + 2 * pw - kw) / sw) + 1, c];
+      const [n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr] = poolArgs(s);
+      return [n, Math.floor((h + pt + pb - kh) / sh) + 1, Math.floor((w + pl + pr - kw) / sw) + 1, c];
     },
     avgPool: (x, y, s) => raw.avgPool(x, y, ...poolArgs(s)),
     avgPoolBackward: (dy, dx, s) => raw.avgPoolBackward(dy, dx, ...poolArgs(s)),

@@ -65,6 +65,8 @@ export class Scorer {
   /** Seconds spent in proxy evaluation (sum over evaluations). */
   proxySeconds = 0;
   private readonly inflight = new Map<string, Promise<Evaluation>>();
+  /** Scores computed or read in this process, by canonical key (also without a cache). */
+  private readonly memo = new Map<string, Record<string, number>>();
 
   constructor(
     readonly ctx: ProxyContext,
@@ -85,7 +87,7 @@ export class Scorer {
   async score(arch: string, proxies: readonly ProxyName[]): Promise<ScoredArchitecture> {
     const r = this.resolve(arch);
     const key = { space: this.ctx.space, dataset: this.ctx.dataset, canonical: r.canonical, settings: contextKey(this.ctx) };
-    const cached = this.options.cache?.get(key) ?? {};
+    const cached = { ...(this.options.cache?.get(key) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
     const missing = proxies.filter((p) => !(p in cached));
     if (missing.length === 0) {
       return { ...r, scores: pick(cached, proxies), seconds: 0, cached: true };
@@ -104,6 +106,7 @@ export class Scorer {
         this.evaluatedCount++;
         this.proxySeconds += ev.seconds;
         this.options.cache?.put(key, ev.scores as Record<string, number>, ev.seconds);
+        this.memo.set(r.canonical, { ...(this.memo.get(r.canonical) ?? {}), ...(ev.scores as Record<string, number>) });
       }
       return { ...r, scores: pick({ ...cached, ...ev.scores }, proxies), seconds: owner ? ev.seconds : 0, cached: false };
     } finally {

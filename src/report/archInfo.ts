@@ -3,7 +3,7 @@
  * parameter count and FLOPs, and the benchmark's test accuracy when a table is present.
  */
 import { openBenchmark, type Benchmark } from '../benchmark/tables.js';
-import { resolveDataDir } from '../datasets/dataDir.js';
+import { DATA_DIR_ENV, requireDataDir, resolveDataDir } from '../datasets/dataDir.js';
 import type { DatasetName } from '../datasets/registry.js';
 import { countFlops, countParams, sssNetworkSpec, tssNetworkSpec } from '../networks/index.js';
 import { parseArchitecture, sssSpace, tssSpace } from '../spaces/index.js';
@@ -23,9 +23,13 @@ export interface ArchInfo {
   accuracy: number | null;
 }
 
-/** The benchmark under the resolved data dir, or null when there is no data dir. */
+/**
+ * The benchmark under the resolved data dir, or null when no data dir is found. A directory
+ * named explicitly (--data-dir or MFNAS_DATA_DIR) must exist: a typo is an error, not "no table".
+ */
 export function openDefaultBenchmark(dataDir?: string | null): Benchmark | null {
-  const dir = resolveDataDir({ dataDir });
+  const explicit = !!dataDir || !!process.env[DATA_DIR_ENV]?.trim();
+  const dir = explicit ? requireDataDir({ dataDir }) : resolveDataDir({ dataDir });
   return dir ? openBenchmark(dir) : null;
 }
 

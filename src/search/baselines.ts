@@ -16,6 +16,11 @@ function bestBy<A>(items: Iterable<Candidate<A>>, proxy: ProxyName): Candidate<A
   return best;
 }
 
+function stepRecord<A>(step: number, history: ReadonlyMap<string, Candidate<A>>, proxy: ProxyName, t0: number): StepRecord {
+  const best = bestBy(history.values(), proxy);
+  return { step, evaluated: history.size, answer: best.key, bestScore: best.scores[proxy] ?? NaN, seconds: (performance.now() - t0) / 1000 };
+}
+
 export async function runRandomSearch<A>(
   problem: SearchProblem<A>, params: { samples: number; proxy: ProxyName; seed: number; chunk?: number }, hooks: SearchHooks = {},
 ): Promise<SearchOutcome<A>> {
@@ -34,9 +39,8 @@ export async function runRandomSearch<A>(
       const key = problem.space.format(arch);
       history.set(key, { arch, key, scores: scores[j], generation: step });
     });
-    const r = { step, evaluated: history.size, answer: bestBy(history.values(), params.proxy).key, seconds: (performance.now() - t0) / 1000 };
-    steps.push(r);
-    hooks.onStep?.(r);
+    steps.push(stepRecord(step, history, params.proxy, t0));
+    hooks.onStep?.(steps[steps.length - 1]);
   }
   return { answer: bestBy(history.values(), params.proxy), history, steps, stoppedEarly };
 }
@@ -64,9 +68,8 @@ export async function runRea<A>(
   const population = await initialPopulation(problem, rng, params.population);
   for (const c of population) history.set(c.key, c);
   const record = (step: number) => {
-    const r = { step, evaluated: history.size, answer: bestBy(history.values(), params.proxy).key, seconds: (performance.now() - t0) / 1000 };
-    steps.push(r);
-    hooks.onStep?.(r);
+    steps.push(stepRecord(step, history, params.proxy, t0));
+    hooks.onStep?.(steps[steps.length - 1]);
   };
   record(0);
   let stoppedEarly = false;

@@ -63,7 +63,8 @@ export async function runMfnas<A>(problem: SearchProblem<A>, params: MfnasParams
   const history = new Map<string, Candidate<A>>();
   const records: StepRecord[] = [];
   const record = (step: number) => {
-    const r: StepRecord = { step, evaluated: history.size, answer: mfnasAnswer(history).key, seconds: (performance.now() - t0) / 1000 };
+    const bestScore = Math.max(...combinedRanks([...history.values()].map((c) => c.scores)));
+    const r: StepRecord = { step, evaluated: history.size, answer: mfnasAnswer(history).key, bestScore, seconds: (performance.now() - t0) / 1000 };
     records.push(r);
     hooks.onStep?.(r);
   };

@@ -37,6 +37,8 @@ export interface StepRecord {
   readonly evaluated: number;
   /** The answer the search would give now (string form). */
   readonly answer: string;
+  /** MFNAS: the best combined rank over the history; baselines: the best proxy score. */
+  readonly bestScore: number;
   readonly seconds: number;
 }
 

@@ -362,15 +362,21 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
   if (fs.existsSync(to) && !(await isDir(to))) throw new InputError(`--to ${options.to} is a file; give a directory`);
 
   let stage: string | null = null;
+  let createdTo: string | undefined;
+  let ok = false;
   try {
     let folder: string;
     if (st.isDirectory()) {
       folder = await locateFolder(from, space, options.from);
     } else if (looksLikeTar(from)) {
-      await fsp.mkdir(to, { recursive: true });
+      createdTo = await fsp.mkdir(to, { recursive: true });
       stage = await fsp.mkdtemp(path.join(to, '.mfnas-import-'));
       await extractTar(from, stage, { filter: (p) => /\.pickle\.pbz2$/.test(p) });
       folder = await locateFolder(stage, space, options.from);
+    } else if (/\.pickle\.pbz2$/.test(from)) {
+      throw new InputError(
+        `--from ${options.from} is a single benchmark file; pass the "simple" release instead: the ${OFFICIAL_FOLDERS[space]} folder or its .tar`,
+      );
     } else {
       throw new InputError(`--from ${options.from}: not a folder or a .tar archive; pass the ${OFFICIAL_FOLDERS[space]} folder or its .tar`);
     }
@@ -420,6 +426,7 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
     await fsp.mkdir(outDir, { recursive: true });
     await writeAllOrNothing(built);
     clearBenchmarkCache();
+    ok = true;
     return {
       space,
       source: folder,
@@ -432,5 +439,7 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
     };
   } finally {
     if (stage !== null) await fsp.rm(stage, { recursive: true, force: true }).catch(() => undefined);
+    // A failed import from a .tar leaves no empty folders behind either.
+    if (!ok && createdTo !== undefined) await fsp.rm(createdTo, { recursive: true, force: true }).catch(() => undefined);
   }
 }

@@ -1,0 +1,50 @@
+import { Option, type Command } from 'commander';
+import { openDefaultBenchmark } from '../../report/archInfo.js';
+import { correlate, parseIndexList, readIndexFile, requireTable, sampleIndices, spaceSize, writeCorrelationCsv } from '../../report/correlate.js';
+import { Progress } from '../../report/progress.js';
+import { DEFAULT_PROXIES, parseProxyList } from '../../proxies/registry.js';
+import { InputError } from '../../util/errors.js';
+import { datasetOption, parseIntFlag, printResult, spaceOption, type GlobalOptions } from '../options.js';
+import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
+
+interface CorrelateFlags extends ScoringFlags {
+  space: 'tss' | 'sss'; dataset: any; sample?: number; indices?: string; indicesFile?: string;
+  proxies?: string; out?: string; json?: boolean;
+}
+
+export function registerCorrelateCommand(program: Command): void {
+  const cmd = program
+    .command('correlate')
+    .description('rank correlation (Kendall τ-b, Spearman ρ) of proxies with benchmark accuracy')
+    .addOption(spaceOption())
+    .addOption(datasetOption())
+    .addOption(new Option('--sample <n>', 'score n architectures drawn with --seed').argParser(parseIntFlag('sample', { min: 2 })))
+    .option('--indices <list>', 'comma-separated benchmark indices')
+    .option('--indices-file <file>', 'file of benchmark indices')
+    .option('--proxies <list>', `comma-separated proxies, or all (default ${DEFAULT_PROXIES.join(',')},zico,params)`)
+    .option('--out <file.csv>', 'write one row per architecture')
+    .option('--json', 'print one JSON object');
+  addScoringOptions(cmd);
+  cmd.action(async (opts: CorrelateFlags, c: Command) => {
+    const globals = c.optsWithGlobals() as GlobalOptions;
+    const benchmark = requireTable(opts.space, openDefaultBenchmark(globals.dataDir));
+    const size = spaceSize(opts.space, benchmark);
+    const given = [opts.sample !== undefined, !!opts.indices, !!opts.indicesFile].filter(Boolean).length;
+    if (given !== 1) throw new InputError('choose the architectures with exactly one of --sample N, --indices i,j,... or --indices-file F');
+    const indices = opts.sample !== undefined ? sampleIndices(opts.space, opts.sample, opts.seed, size)
+      : opts.indices ? parseIndexList(opts.indices, size, '--indices') : readIndexFile(opts.indicesFile!, size);
+    const proxies = opts.proxies ? parseProxyList(opts.proxies) : [...DEFAULT_PROXIES, 'zico' as const, 'params' as const];
+    const progress = new Progress('correlate');
+    const session = await openScoring(opts.space, opts.dataset, opts, globals, {
+      onResult: (_r, done, total) => progress.update(done, total),
+    });
+    try {
+      const result = await correlate({ scorer: session.scorer, benchmark, indices, proxies });
+      if (opts.out) writeCorrelationCsv(opts.out, result.rows, proxies);
+      const { rows: _rows, ...summary } = result;
+      printResult(summary, !!opts.json);
+    } finally {
+      await session.close();
+    }
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * Files written by `mfnas search --out DIR`: result.json, per-run history-seed<S>.csv (one row
+ * per step) and scored-seed<S>.csv (every architecture scored), and report.html — a
+ * self-contained page with the convergence, the proxy-vs-accuracy scatter and the found cell.
+ * Each file is written to a temporary name and renamed, so a reader never sees half a file.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RunDetail, SearchResult } from '../search/run.js';
+import { parseTssCell } from '../spaces/tss.js';
+import { parseSssChannels } from '../spaces/sss.js';
+import { EDGE_FROM, EDGE_TO } from '../spaces/types.js';
+import { cellDiagram, channelBars, escapeXml, lineChart, scatterChart, type Series } from './svg.js';
+
+function atomicWrite(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+function csv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
+  const cell = (v: string | number | null) => {
+    if (v === null || v === undefined) return '';
+    const s = String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return rows.map((r) => r.map(cell).join(',')).join('\n') + '\n';
+}
+
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+
+export function renderSearchReport(result: SearchResult, details: readonly RunDetail[]): string {
+  const accSeries: Series[] = details.map((d, i) => ({
+    name: `seed ${d.result.seed}`, color: COLORS[i % COLORS.length],
+    points: d.steps.map((s) => [s.step, s.answerAccuracy ?? NaN] as const),
+  }));
+  const rankSeries: Series[] = details.map((d, i) => ({
+    name: `seed ${d.result.seed}`, color: COLORS[i % COLORS.length],
+    points: d.steps.map((s) => [s.step, s.bestScore] as const),
+  }));
+  const proxy = result.algorithm === 'mfnas' ? 'intgrad_param' : Object.keys(details[0]?.result.best.scores ?? {})[0] ?? 'score';
+  const first = details[0];
+  const scatter = first ? first.scored.map((c) => ({
+    x: (c.scores as Record<string, number>)[proxy], y: c.accuracy ?? NaN, highlight: c.arch === first.result.best.arch,
+  })) : [];
+  const best = first?.result.best;
+  let drawing = '';
+  if (best) {
+    drawing = result.space === 'tss'
+      ? cellDiagram(parseTssCell(best.arch).map((op, e) => ({ from: EDGE_FROM[e], to: EDGE_TO[e], op })))
+      : channelBars(parseSssChannels(best.arch));
+  }
+  const rows = result.runs.map((r) => `<tr><td>${r.seed}</td><td>${r.best.index ?? ''}</td><td><code>${escapeXml(r.best.arch)}</code></td>` +
+    `<td>${r.best.accuracy?.toFixed(2) ?? ''}</td><td>${r.best.params}</td><td>${r.best.flops.toFixed(2)}</td><td>${r.evaluated}</td><td>${r.seconds.toFixed(1)}</td></tr>`).join('');
+  const title = `mfnas ${result.algorithm} on ${result.space.toUpperCase()} / ${result.dataset}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
+<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+.charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}figcaption{font-size:12px;color:#555}</style></head>
+<body>
+<h1>${escapeXml(title)}</h1>
+<p>Mean test accuracy of the answers: ${result.summary.accuracyMean?.toFixed(2) ?? 'n/a (no benchmark table)'}
+${result.summary.accuracyStd !== null ? `± ${result.summary.accuracyStd.toFixed(2)}` : ''} over ${result.runs.length} run(s); mean wall time ${result.summary.secondsMean.toFixed(1)} s.</p>
+<table><thead><tr><th>seed</th><th>index</th><th>architecture</th><th>accuracy %</th><th>params</th><th>MFLOPs</th><th>scored</th><th>seconds</th></tr></thead><tbody>${rows}</tbody></table>
+<h2>Convergence</h2>
+<div class="charts">
+<figure>${lineChart('Benchmark accuracy of the current answer', 'step', 'test accuracy (%)', accSeries)}<figcaption>The answer the search would return after each step.</figcaption></figure>
+<figure>${lineChart(result.algorithm === 'mfnas' ? 'Best combined rank in the history' : `Best ${proxy} in the history`, 'step', result.algorithm === 'mfnas' ? 'rank' : proxy, rankSeries)}</figure>
+</div>
+<h2>Proxy vs accuracy (seed ${first?.result.seed ?? ''})</h2>
+<div class="charts"><figure>${scatterChart(`${proxy} vs test accuracy of every scored architecture`, proxy, 'test accuracy (%)', scatter)}<figcaption>Red: the answer.</figcaption></figure></div>
+<h2>Found architecture</h2>
+<div class="charts"><figure>${drawing}<figcaption><code>${escapeXml(best?.arch ?? '')}</code></figcaption></figure></div>
+</body></html>
+`;
+}
+
+export function writeSearchOutputs(dir: string, result: SearchResult, details: readonly RunDetail[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const put = (name: string, text: string) => { const f = path.join(dir, name); atomicWrite(f, text); written.push(f); };
+  put('result.json', JSON.stringify(result, null, 2) + '\n');
+  for (const d of details) {
+    put(`history-seed${d.result.seed}.csv`, csv([
+      ['step', 'evaluated', 'answer_index', 'answer_arch', 'answer_accuracy', 'best_score', 'seconds'],
+      ...d.steps.map((s) => [s.step, s.evaluated, s.answerIndex, s.answer, s.answerAccuracy, s.bestScore, +s.seconds.toFixed(3)]),
+    ]));
+    const proxies = Object.keys(d.scored[0]?.scores ?? {});
+    put(`scored-seed${d.result.seed}.csv`, csv([
+      ['index', 'arch', 'accuracy', 'params', 'flops', 'generation', ...proxies],
+      ...d.scored.map((c) => [c.index, c.arch, c.accuracy, c.params, c.flops, c.generation, ...proxies.map((p) => (c.scores as Record<string, number>)[p] ?? null)]),
+    ]));
+  }
+  put('report.html', renderSearchReport(result, details));
+  return written;
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { runCli, startCli } from './helpers/cli.js';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'mfnas-cli-'));
+
+describe('mfnas arch', () => {
+  it('prints the benchmark facts of an architecture as JSON', () => {
+    const r = runCli(['arch', '--space', 'tss', '--arch', '9930', '--dataset', 'cifar100', '--json']);
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(Object.keys(o).sort()).toEqual(['accuracy', 'arch', 'canonical', 'dataset', 'flops', 'index', 'params', 'space']);
+    expect(o.index).toBe(9930);
+    expect(o.arch).toBe('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
+    expect(o.accuracy).toBeCloseTo(73.513, 2); // data README: best CIFAR-100 = 73.513 at 9930
+    const s = JSON.parse(runCli(['arch', '--space', 'sss', '--arch', '8:8:8:8:16', '--json']).stdout);
+    expect(s.index).toBe(1);
+    expect(s.params).toBe(18386); // MFNAS.md §1 check
+  });
+
+  it('gives accuracy null without a benchmark table', () => {
+    const r = runCli(['arch', '--arch', '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|', '--json', '--data-dir', tmp()]);
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(o.accuracy).toBeNull();
+    expect(o.index).toBeNull();
+  });
+
+  it.each([
+    [['arch', '--arch', '15625'], /out of range 0\.\.15624/],
+    [['arch', '--arch', '|nor_conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|'], /unknown op|nor_conv_9x9/],
+    [['arch', '--arch', '1', '--dataset', 'mnist'], /unknown dataset 'mnist'/],
+    [['arch', '--arch', '1', '--space', 'nasbench101'], /unknown search space/],
+    [['search', '--max-params', '10', '--dataset', 'cifar10', '--batch', '4'], /no tss architecture satisfies the limits/],
+    [['score', '--arch', '1', '--dataset', 'ImageNet16-120'], /has only 106 images.*2 batches of 53/],
+  ])('bad input %j exits 2 with one clear line', (args, pattern) => {
+    const r = runCli(args as string[], { MFNAS_CACHE: path.join(tmp(), 'c.sqlite') });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names where it looked when the data is missing', () => {
+    const r = runCli(['score', '--arch', '1', '--data-dir', path.join(tmp(), 'nowhere')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nowhere/);
+  });
+});
+
+describe('score cache', () => {
+  it('survives a process killed mid-run, and the rerun resumes', async () => {
+    const cache = path.join(tmp(), 'scores.sqlite');
+    const args = ['correlate', '--space', 'tss', '--dataset', 'ImageNet16-120', '--sample', '8', '--seed', '5',
+      '--batch', '8', '--batches', '2', '--workers', '1', '--cache', cache, '--proxies', 'intgrad_param,intgrad_mean', '--json'];
+    const child = startCli(args);
+    const rows = () => {
+      try {
+        const db = new Database(cache, { readonly: true, fileMustExist: true });
+        try { return (db.prepare('SELECT COUNT(DISTINCT canonical) AS n FROM scores').get() as { n: number }).n; } finally { db.close(); }
+      } catch { return 0; }
+    };
+    const deadline = Date.now() + 300_000;
+    while (rows() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const before = rows();
+    expect(before).toBeGreaterThanOrEqual(2);
+    expect(before).toBeLessThan(8);
+
+    const r = runCli(args);
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(o.n).toBe(8);
+    // Only what the killed run had not committed is computed again.
+    expect(o.evaluated).toBeLessThanOrEqual(8 - before);
+    expect(o.evaluated).toBeGreaterThan(0);
+    expect(rows()).toBeGreaterThanOrEqual(before);
+    // A third run computes nothing.
+    expect(JSON.parse(runCli(args).stdout).evaluated).toBe(0);
+  });
+});

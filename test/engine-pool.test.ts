@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkerPool, WorkerTaskError } from '../src/engine/pool.js';
+import type { EchoTask } from './fixtures/echo-worker.js';
+
+const script = new URL('./fixtures/echo-worker.ts', import.meta.url);
+
+describe('WorkerPool', () => {
+  let pool: WorkerPool<EchoTask, unknown> | null = null;
+  afterEach(async () => {
+    await pool?.close();
+    pool = null;
+  });
+
+  it('runs tfjs tasks in TypeScript workers (via tsx), each with its own engine', async () => {
+    pool = new WorkerPool<EchoTask, unknown>({ script, size: 2, workerData: { backend: 'wasm', tag: 7 } });
+    const infos = (await Promise.all([pool.run({ op: 'info' }), pool.run({ op: 'info' })])) as Array<{
+      threadId: number; backend: string; simd: boolean; workerData: { tag: number };
+    }>;
+    expect(new Set(infos.map((i) => i.threadId)).size).toBe(2);
+    for (const i of infos) {
+      expect(i.backend).toBe('wasm');
+      expect(i.simd).toBe(true);
+      expect(i.workerData.tag).toBe(7);
+    }
+    // conv weight gradient of sum(conv(ones 4x4, w)) with 'same' padding: per-tap counts.
+    expect(await pool.run({ op: 'conv-grad' })).toEqual([9, 12, 9, 12, 16, 12, 9, 12, 9]);
+  });
+
+  it('map keeps input order and reports each result', async () => {
+    pool = new WorkerPool<EchoTask, unknown>({ script, size: 2 });
+    const tasks: EchoTask[] = [30, 0, 20, 5, 0, 10].map((d, i) => ({ op: 'sum', values: [i, i, 1], delayMs: d }));
+    const seen: number[] = [];
+    const out = await pool.map(tasks, (_r, i) => seen.push(i));
+    expect(out).toEqual([1, 3, 5, 7, 9, 11]);
+    expect([...seen].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('propagates task errors with the worker message and keeps serving', async () => {
+    pool = new WorkerPool<EchoTask, unknown>({ script, size: 1 });
+    const err = await pool.run({ op: 'fail', message: 'bad input 42' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerTaskError);
+    expect((err as Error).message).toBe('bad input 42');
+    expect((err as Error).name).toBe('RangeError');
+    expect(await pool.run({ op: 'sum', values: [2, 3] })).toBe(5);
+  });
+
+  it('replaces a crashed or exited worker', async () => {
+    pool = new WorkerPool<EchoTask, unknown>({ script, size: 1 });
+    const before = (await pool.run({ op: 'info' })) as { threadId: number };
+    await expect(pool.run({ op: 'crash' })).rejects.toThrow('worker crashed on purpose');
+    const after = (await pool.run({ op: 'info' })) as { threadId: number };
+    expect(after.threadId).not.toBe(before.threadId);
+    await expect(pool.run({ op: 'exit', code: 3 })).rejects.toThrow(/code 3/);
+    expect(await pool.run({ op: 'sum', values: [1, 1] })).toBe(2);
+  });
+
+  it('close rejects unfinished tasks and later runs', async () => {
+    pool = new WorkerPool<EchoTask, unknown>({ script, size: 1 });
+    await pool.run({ op: 'info' });
+    const slow = pool.run({ op: 'sum', values: [1], delayMs: 5000 }).catch((e: Error) => e);
+    const queued = pool.run({ op: 'sum', values: [1] }).catch((e: Error) => e);
+    const t0 = Date.now();
+    await pool.close();
+    expect(Date.now() - t0).toBeLessThan(2000); // does not wait for the running task
+    expect(String(await slow)).toMatch(/closed/);
+    expect(String(await queued)).toMatch(/closed/);
+    await expect(pool.run({ op: 'info' })).rejects.toThrow(/closed/);
+  });
+
+  it('rejects (does not hang) when the script cannot start', async () => {
+    pool = new WorkerPool<EchoTask, unknown>({ script: new URL('./fixtures/missing-worker.ts', import.meta.url), size: 1 });
+    await expect(pool.run({ op: 'info' })).rejects.toThrow();
+    await expect(pool.run({ op: 'info' })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,22 @@
+/** Run the real `mfnas` entry point (TypeScript sources through tsx) as a child process. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '../..');
+export const DATA = path.resolve(REPO, '../shared/data');
+const ENTRY = path.join(REPO, 'src/cli/main.ts');
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    cwd: REPO, encoding: 'utf8', env: { ...process.env, MFNAS_DATA_DIR: DATA, ...env }, timeout: 600_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    cwd: REPO, env: { ...process.env, MFNAS_DATA_DIR: DATA, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}

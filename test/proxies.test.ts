@@ -1,0 +1,84 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { initEngine } from '../src/engine/backend.js';
+import { createProxyContext, type ProxyContext } from '../src/proxies/context.js';
+import { InProcessEvaluator, Scorer } from '../src/proxies/scorer.js';
+import { evaluateProxies } from '../src/proxies/evaluate.js';
+import { buildNetworkSpec } from '../src/networks/index.js';
+import { parseProxyList } from '../src/proxies/registry.js';
+import { ScoreCache } from '../src/storage/scoreCache.js';
+import { canonicalTss } from '../src/spaces/canonical.js';
+import { parseTssCell } from '../src/spaces/tss.js';
+
+const DATA = path.resolve(__dirname, '../../shared/data');
+let ctx: ProxyContext;
+
+beforeAll(async () => {
+  await initEngine({ backend: 'wasm' });
+  ctx = createProxyContext({ space: 'tss', dataset: 'ImageNet16-120', dataDir: DATA, batchSize: 8, batches: 2, dataSeed: 0, initSeed: 0 });
+});
+
+describe('proxy definitions on real networks', () => {
+  it('functionally identical cells get identical scores', async () => {
+    // Node 1 = skip(node 0) makes the conv on 2←0 and the conv on 2←1 the same function.
+    const a = '|skip_connect~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|nor_conv_1x1~2|';
+    const b = '|skip_connect~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|nor_conv_1x1~2|';
+    // Dead branch: node 1 feeds only `none` edges, so its conv cannot matter.
+    const c = '|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|nor_conv_3x3~2|';
+    const d = '|avg_pool_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|nor_conv_3x3~2|';
+    expect(canonicalTss(parseTssCell(a))).toBe(canonicalTss(parseTssCell(b)));
+    expect(canonicalTss(parseTssCell(c))).toBe(canonicalTss(parseTssCell(d)));
+    const scorer = new Scorer(ctx, new InProcessEvaluator(ctx));
+    const proxies = parseProxyList('intgrad_param,intgrad_mean,zico');
+    const [sa, sb, sc, sd] = await scorer.scoreAll([a, b, c, d], proxies);
+    expect(sa.scores).toEqual(sb.scores);
+    expect(sc.scores).toEqual(sd.scores);
+    expect(sa.scores).not.toEqual(sc.scores);
+    expect(scorer.evaluatedCount).toBe(2);
+  });
+
+  it('a cell of only none edges gets the 1e-5 fallback', () => {
+    const spec = buildNetworkSpec('tss', '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|', 'ImageNet16-120');
+    const s = evaluateProxies(spec, ctx.batches, ['intgrad_param', 'intgrad_mean'], { initSeed: 0 });
+    expect(s).toEqual({ intgrad_param: 1e-5, intgrad_mean: 1e-5 });
+  });
+
+  it('skipping dead branches changes no score', async () => {
+    const { forward } = await import('../src/networks/model.js');
+    expect(typeof forward).toBe('function');
+    // c has a dead conv on edge 1←0: the full network and the pruned one give identical proxies
+    // because the dead conv's gradient is exactly zero and it is dropped.
+    const withDead = buildNetworkSpec('tss', '|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|nor_conv_1x1~2|', 'ImageNet16-120');
+    const pruned = buildNetworkSpec('tss', '|none~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|nor_conv_1x1~2|', 'ImageNet16-120');
+    const p = parseProxyList('intgrad_param,intgrad_mean,zico,grad_norm,snip');
+    expect(evaluateProxies(withDead, ctx.batches, p, { initSeed: 3 })).toEqual(evaluateProxies(pruned, ctx.batches, p, { initSeed: 3 }));
+  });
+
+  it('every proxy gives a finite number on a typical cell, reproducibly', () => {
+    const spec = buildNetworkSpec('tss', '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|', 'ImageNet16-120');
+    const all = parseProxyList('all');
+    const s1 = evaluateProxies(spec, ctx.batches, all, { initSeed: 1 });
+    const s2 = evaluateProxies(spec, ctx.batches, all, { initSeed: 1 });
+    for (const p of all) expect(Number.isFinite(s1[p]), p).toBe(true);
+    expect(s2).toEqual(s1);
+    const s3 = evaluateProxies(spec, ctx.batches, ['intgrad_param'], { initSeed: 2 });
+    expect(s3.intgrad_param).not.toBe(s1.intgrad_param);
+  });
+
+  it('the cache returns stored scores without evaluating again', async () => {
+    const cache = new ScoreCache(':memory:');
+    let calls = 0;
+    const inner = new InProcessEvaluator(ctx);
+    const counting = { concurrency: 1, close: async () => {}, evaluate: (a: string, p: any) => { calls++; return inner.evaluate(a, p); } };
+    const arch = '|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|';
+    const s1 = await new Scorer(ctx, counting, { cache }).score(arch, ['intgrad_param']);
+    const s2 = await new Scorer(ctx, counting, { cache }).score(arch, ['intgrad_param']);
+    expect(calls).toBe(1);
+    expect(s2.cached).toBe(true);
+    expect(s2.scores).toEqual(s1.scores);
+    // A new proxy is computed, the cached one is not recomputed.
+    await new Scorer(ctx, counting, { cache }).score(arch, ['intgrad_param', 'zico']);
+    expect(calls).toBe(2);
+    cache.close();
+  });
+});
