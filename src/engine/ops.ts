@@ -6,7 +6,6 @@
  * Call `initEngine()` (./backend.ts) before using them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { engineInfo } from './backend.js';
 
 type GradSave = (tensors: tf.Tensor[]) => void;
 
@@ -32,7 +31,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride = 1, pad = 0): tf.
     // Symmetric: tfjs 'same' at stride 1 with an odd kernel pads (k-1)/2 on each side.
     return tf.conv2d(x, w, 1, 'same');
   }
-  if (engineInfo()?.backend === 'node') {
+  if (tf.getBackend() === 'tensorflow') {
     // Explicit padding support in native TF gradients is not guaranteed: pad, then 'valid'.
     const xp = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
     return tf.conv2d(xp, w, stride, 'valid');
@@ -229,8 +228,20 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
 // ---------------------------------------------------------------------------------------------
 // Pointwise, linear, loss
 
+const reluOp = custom<tf.Tensor>((x: tf.Tensor, save: GradSave) => {
+  const value = tf.relu(x);
+  // Save the output, not the input: the conv that follows saves the same tensor (shared data),
+  // and the stock gradient's cast(step(x)) costs an extra copy on wasm.
+  save([value]);
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => tf.mul(dy, tf.step(saved[0]))),
+  };
+});
+
+/** ReLU; the gradient at 0 is 0 (as PyTorch). */
 export function relu<T extends tf.Tensor>(x: T): T {
-  return tf.relu(x);
+  return reluOp(x) as T;
 }
 
 /** x [N,in] · w [in,out] + b [out]. */

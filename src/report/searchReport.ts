@@ -27,6 +27,8 @@ function csv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string
   return rows.map((r) => r.map(cell).join(',')).join('\n') + '\n';
 }
 
+const ALGORITHM_TITLES: Record<string, string> = { mfnas: 'MFNAS search', rea: 'REA search', random: 'Random search' };
+
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
 
 export function renderSearchReport(result: SearchResult, details: readonly RunDetail[]): string {
@@ -52,10 +54,10 @@ export function renderSearchReport(result: SearchResult, details: readonly RunDe
   }
   const rows = result.runs.map((r) => `<tr><td>${r.seed}</td><td>${r.best.index ?? ''}</td><td><code>${escapeXml(r.best.arch)}</code></td>` +
     `<td>${r.best.accuracy?.toFixed(2) ?? ''}</td><td>${r.best.params}</td><td>${r.best.flops.toFixed(2)}</td><td>${r.evaluated}</td><td>${r.seconds.toFixed(1)}</td></tr>`).join('');
-  const title = `mfnas ${result.algorithm} on ${result.space.toUpperCase()} / ${result.dataset}`;
+  const title = `${ALGORITHM_TITLES[result.algorithm]} on ${result.space.toUpperCase()} / ${result.dataset}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
-<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}code{word-break:break-all}
 .charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}figcaption{font-size:12px;color:#555}</style></head>
 <body>
 <h1>${escapeXml(title)}</h1>

@@ -5,7 +5,7 @@
  * the data id (reference counted, exactly what the cpu backend's Identity and every backend's
  * Reshape do) is safe.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from './util.js';
 
 interface RefCountingBackend {
@@ -21,6 +21,30 @@ export function makeIdentityKernel(backendName: string): tf.KernelConfig {
       if (x.dtype === 'string') throw new Error('mfnas Identity kernel: string tensors are not supported');
       (backend as unknown as RefCountingBackend).incRef(x.dataId);
       return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  };
+}
+
+/**
+ * `Cast` for the wasm backend: a cast to the same dtype (stock gradients call
+ * `cast(dy, 'float32')`, e.g. ReLU's) shares the data like Identity instead of copying; other
+ * casts go to the stock kernel (captured when this is built, before ours replaces it).
+ */
+export function makeCastKernel(backendName: string): tf.KernelConfig | null {
+  const stock = tf.getKernel('Cast', backendName);
+  if (stock == null) return null;
+  const stockFunc = stock.kernelFunc;
+  return {
+    kernelName: 'Cast',
+    backendName,
+    kernelFunc: (args) => {
+      const x = args.inputs.x as TensorInfo;
+      const dtype = (args.attrs as { dtype?: string } | undefined)?.dtype;
+      if (dtype === x.dtype && x.dtype !== 'string') {
+        (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      }
+      return stockFunc(args);
     },
   };
 }

@@ -4,14 +4,25 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeConvGradKernels } from './conv_grad.js';
-import { makeIdentityKernel } from './identity.js';
+import { makeCastKernel, makeIdentityKernel } from './identity.js';
 
 export { conv2DBackpropFilterImpl, conv2DBackpropInputImpl } from './conv_grad.js';
 
+const built = new Map<string, tf.KernelConfig[]>();
+
 /** Our kernels, per backend. Only the wasm backend needs any (see ENGINE-NOTES). */
 function kernelsFor(backendName: string): tf.KernelConfig[] {
-  if (backendName === 'wasm') return [...makeConvGradKernels('wasm'), makeIdentityKernel('wasm')];
-  return [];
+  let ks = built.get(backendName);
+  if (ks == null) {
+    ks = [];
+    if (backendName === 'wasm') {
+      // Built once, while the stock kernels are still registered (Cast wraps the stock one).
+      const cast = makeCastKernel('wasm');
+      ks = [...makeConvGradKernels('wasm'), makeIdentityKernel('wasm'), ...(cast ? [cast] : [])];
+    }
+    built.set(backendName, ks);
+  }
+  return ks;
 }
 
 const stock = new Map<string, tf.KernelConfig | undefined>();
