@@ -120,7 +120,7 @@ describe('engine selection', () => {
     if (info.backend === 'wasm') {
       expect(info.simd).toBe(true);
       expect(info.threads).toBe(false);
-      expect(info.customKernels.sort()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity']);
+      expect(info.customKernels.sort()).toEqual(['Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity']);
       expect(await initEngine()).toBe(info); // idempotent
     }
   });
@@ -311,9 +311,11 @@ describe.each(BACKENDS)('engine ops on %s', (backend) => {
     step();
     const before = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
+    const dataIds = tf.engine().backend.numDataIds(); // buffers the backend holds (kernel temps)
     step();
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.memory().numBytes).toBe(bytes);
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds);
     tf.dispose([x, w, g, b]);
   });
 

@@ -69,7 +69,8 @@ export interface TssTable {
   /** The table's UniqueString, or null if the file has no such column. */
   uniqueString(index: number): string | null;
   /** Test accuracy (%) after 200 epochs, mean over seeds. */
-  testAccuracy(dataset: DatasetName, index: number): number;
+  /** Test accuracy in %; null when the table has no value for it (a partial import). */
+  testAccuracy(dataset: DatasetName, index: number): number | null;
   /** All test accuracies of a dataset, by index (do not modify). */
   testAccuracies(dataset: DatasetName): Float64Array;
   /** Parameter count, or null when nats-tss-params.csv (or its column) is absent. */
@@ -86,7 +87,8 @@ export interface SssTable {
   /** Channel string of an index, as written in the table. */
   channels(index: number): string;
   /** Test accuracy (%) after 90 epochs. */
-  testAccuracy(dataset: DatasetName, index: number): number;
+  /** Test accuracy in %; null when the table has no value for it (a partial import). */
+  testAccuracy(dataset: DatasetName, index: number): number | null;
   testAccuracies(dataset: DatasetName): Float64Array;
   /** Parameter count, or null when the column is absent. */
   params(dataset: DatasetName, index: number): number | null;
@@ -196,17 +198,14 @@ function columnIndex(csv: Csv, name: string, required: boolean): number | null {
   return null;
 }
 
-/** Numeric column; `allowEmpty` maps empty cells to NaN (optional data), else DataError. */
-function numeric(csv: Csv, col: number, allowEmpty: boolean): Float64Array {
+/** Numeric column; empty cells (data absent for that architecture) become NaN. */
+function numeric(csv: Csv, col: number): Float64Array {
   const out = new Float64Array(csv.rows.length);
   for (let r = 0; r < csv.rows.length; r++) {
     const raw = csv.rows[r][col].trim();
     if (raw === '') {
-      if (allowEmpty) {
-        out[r] = NaN;
-        continue;
-      }
-      throw dataError(csv.path, `line ${r + 2}, column '${csv.header[col]}' is empty, expected a number`);
+      out[r] = NaN;
+      continue;
     }
     const v = Number(raw);
     if (!Number.isFinite(v)) {
@@ -246,13 +245,15 @@ function checkIndex(index: number, size: number, space: string): void {
 }
 
 /** Lazily parsed numeric columns of a CSV (each parsed at most once). */
-function columnCache(csv: Csv, required: ReadonlySet<string>) {
+function columnCache(csv: Csv) {
   const cache = new Map<string, Float64Array | null>();
   return (name: string): Float64Array | null => {
     let v = cache.get(name);
     if (v === undefined) {
       const col = columnIndex(csv, name, false);
-      v = col === null ? null : numeric(csv, col, !required.has(name));
+      // Required columns must be present, but an empty cell is allowed everywhere: it is an
+      // architecture missing from a partial `mfnas bench import` (NaN; accessors return null).
+      v = col === null ? null : numeric(csv, col);
       cache.set(name, v);
     }
     return v;
@@ -313,7 +314,7 @@ function buildTssTable(accuracyPath: string, paramsPath: string | null): TssTabl
     byArch.set(arch, r);
   }
   const uniqueCol = columnIndex(csv, TSS_UNIQUE_COLUMN, false);
-  const column = columnCache(csv, required);
+  const column = columnCache(csv);
   const accuracy = {} as Record<DatasetName, Float64Array>;
   for (const d of DATASETS) accuracy[d] = column(TSS_ACCURACY_COLUMNS[d])!;
 
@@ -323,7 +324,7 @@ function buildTssTable(accuracyPath: string, paramsPath: string | null): TssTabl
     columnIndex(p, INDEX_COLUMN, true);
     expectRows(p, TSS_SIZE);
     checkIndexColumn(p);
-    const pColumn = columnCache(p, new Set());
+    const pColumn = columnCache(p);
     params = {} as Record<DatasetName, Float64Array | null>;
     for (const d of DATASETS) params[d] = pColumn(PARAMS_COLUMNS[d]);
   }
@@ -346,7 +347,8 @@ function buildTssTable(accuracyPath: string, paramsPath: string | null): TssTabl
     },
     testAccuracy(dataset, index) {
       checkIndex(index, TSS_SIZE, 'tss');
-      return accuracy[dataset][index];
+      const v = accuracy[dataset][index];
+      return Number.isNaN(v) ? null : v;
     },
     testAccuracies(dataset) {
       return accuracy[dataset];
@@ -399,7 +401,7 @@ function buildSssTable(file: string): SssTable {
     }
     channels[r] = got;
   }
-  const column = columnCache(csv, required);
+  const column = columnCache(csv);
   const accuracy = {} as Record<DatasetName, Float64Array>;
   for (const d of DATASETS) accuracy[d] = column(SSS_ACCURACY_COLUMNS[d])!;
   for (const d of DATASETS) column(PARAMS_COLUMNS[d]); // validate now, not on first use
@@ -413,7 +415,8 @@ function buildSssTable(file: string): SssTable {
     },
     testAccuracy(dataset, index) {
       checkIndex(index, SSS_SIZE, 'sss');
-      return accuracy[dataset][index];
+      const v = accuracy[dataset][index];
+      return Number.isNaN(v) ? null : v;
     },
     testAccuracies(dataset) {
       return accuracy[dataset];

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from './backend.js';
 import { registerCustomKernels, restoreStockKernels } from './kernels/index.js';
-import { avgPool3x3ExcludePad, batchNormTrain } from './ops.js';
+import { avgPool3x3ExcludePad, batchNormTrain, relu } from './ops.js';
 
 type Pad = 'same' | 'valid' | number | number[][];
 
@@ -108,7 +108,13 @@ async function main(): Promise<void> {
   console.log(`  tf.avgPool fwd+bwd (stock, wrong) ${fmt(time(gradOf((a) => tf.avgPool(a, 3, 1, 'same')), reps))}`);
   console.log(`  batchNormTrain forward            ${fmt(time(() => batchNormTrain(x, g, b), reps))}`);
   console.log(`  batchNormTrain fwd+bwd            ${fmt(time(gradOf((a) => batchNormTrain(a, g, b)), reps))}`);
-  console.log(`  relu fwd+bwd                      ${fmt(time(gradOf((a) => tf.relu(a)), reps))}`);
+  const tfBn = (a: tf.Tensor4D) => {
+    const { mean, variance } = tf.moments(a, [0, 1, 2]);
+    return tf.batchNorm(a, mean, variance, b, g, 1e-5);
+  };
+  console.log(`  BN from tf ops (moments+batchNorm) ${fmt(time(gradOf(tfBn), reps))}`);
+  console.log(`  relu fwd+bwd (mfnas)              ${fmt(time(gradOf((a) => relu(a)), reps))}`);
+  console.log(`  tf.relu fwd+bwd (stock grad)      ${fmt(time(gradOf((a) => tf.relu(a)), reps))}`);
   restoreStockKernels('wasm');
   console.log(`  clone, stock Identity (copies)    ${fmt(time(() => tf.clone(x), reps))}`);
   registerCustomKernels('wasm');

@@ -61,7 +61,12 @@ export function archAt(space: SpaceName, benchmark: Benchmark, index: number): s
 }
 
 export function accuracyAt(space: SpaceName, benchmark: Benchmark, dataset: DatasetName, index: number): number {
-  return space === 'tss' ? benchmark.tss!.testAccuracy(dataset, index) : benchmark.sss!.testAccuracy(dataset, index);
+  const v = space === 'tss' ? benchmark.tss!.testAccuracy(dataset, index) : benchmark.sss!.testAccuracy(dataset, index);
+  if (v === null) {
+    throw new DataError(`the ${space.toUpperCase()} table in ${benchmark.natsDir} has no ${dataset} accuracy for index ${index} ` +
+      '(a partial import): choose indices the table covers');
+  }
+  return v;
 }
 
 /** Throws a clear error when the table a study needs is missing. */
