@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmarks the native oneDNN kernels against PyTorch, side by side in one run.
 //
-//   node native/bench.mjs [--reps 7] [--threads 1,2] [--no-torch] [--formats] [--stat median|min]
+//   node native/bench.mjs [--reps 7] [--threads 1,2] [--no-torch] [--formats] [--stat median|min] [--gap 30]
 //
 // Ours: conv3x3 forward / backward-data / backward-filter in NHWC + HWIO
 // (tfjs layouts) through the addon, plus BN / avg-pool / ReLU. PyTorch
@@ -30,6 +30,11 @@ const WITH_TORCH = !argv.includes('--no-torch');
 const FORMATS = argv.includes('--formats');
 // median (default) or min: the minimum is robust against other busy processes.
 const STAT = opt('--stat', 'median');
+// Pause (ms) before each timed call: OpenMP worker threads of the process that
+// ran last keep spin-waiting for a few ms and would steal a core from the other
+// side (ours vs PyTorch) at 2 threads on 2 cores.
+const GAP_MS = Number(opt('--gap', '30'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const PYTHON = process.env.MFNAS_BENCH_PYTHON ?? '/usr/bin/python3';
 
 let addon;
@@ -90,7 +95,8 @@ fns = {}
 with torch.no_grad():
     for line in sys.stdin:
         job = json.loads(line)
-        torch.set_num_threads(job["threads"])
+        if torch.get_num_threads() != job["threads"]:
+            torch.set_num_threads(job["threads"])  # only on change: it may rebuild the thread pool
         key = json.dumps(job)
         if key not in fns:
             if len(fns) > 8: fns.clear()
@@ -216,6 +222,7 @@ for (const threads of THREADS) {
     const times = Object.fromEntries(variants.map((v) => [v.name, []]));
     for (let r = 0; r < REPS + 2; r++)
       for (const v of variants) {
+        if (GAP_MS > 0) await sleep(GAP_MS);
         const t = await v.run();
         if (r >= 2) times[v.name].push(t); // two warm-up rounds
       }

@@ -222,6 +222,18 @@ describe('native relu', () => {
     k.reluBackward(x, dInPlace, dInPlace);
     expect(Array.from(dInPlace)).toEqual(Array.from(dx));
   });
+
+  it('propagates NaN forward (as PyTorch and tfjs) and handles lengths above the threading threshold', () => {
+    const k = K();
+    const x = randomArray(200_003, 32);
+    x[7] = NaN;
+    const y = new Float32Array(x.length);
+    k.relu(x, y);
+    expect(Number.isNaN(y[7])).toBe(true);
+    y[7] = 0;
+    x[7] = 0;
+    expect(maxRelError(y, reluRef(x))).toBe(0);
+  });
 });
 
 describe('native average pooling', () => {

@@ -7,17 +7,25 @@
  *  - 'wasm': `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD, single-threaded in Node), with
  *    mfnas's conv-gradient and zero-copy Identity kernels. The .wasm binaries are read from the
  *    installed package's dist directory (no network).
+ *  - 'native': the wasm backend with its hot kernels (convolutions and their gradients, batch
+ *    norm, ReLU and pooling gradients) replaced by oneDNN through the optional N-API addon
+ *    (src/native, built from native/ at install when libdnnl-dev is present). Same model, same
+ *    tensors, zero-copy on the wasm heap.
  *  - 'cpu': the pure-JS backend; slow, for tests only.
- * 'auto' (the default) = 'node' if importable, else 'wasm'. The environment variable
- * `MFNAS_ENGINE` (auto|node|wasm|cpu), when set, overrides the requested backend.
+ * 'auto' (the default) = 'node' if importable, else 'native' if the addon loads, else 'wasm'
+ * (with a one-line notice saying why native is not used). The environment variable
+ * `MFNAS_ENGINE` (auto|native|wasm|node|cpu), when set, overrides the requested backend.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { registerCustomKernels } from './kernels/index.js';
+import { makeNativeKernels } from './kernels/native.js';
+import { tryLoadNativeKernels, type NativeKernels } from '../native/index.js';
 
-export type EngineBackend = 'auto' | 'wasm' | 'node' | 'cpu';
-export type ActiveBackend = 'wasm' | 'node' | 'cpu';
+export type EngineBackend = 'auto' | 'native' | 'wasm' | 'node' | 'cpu';
+export type ActiveBackend = 'native' | 'wasm' | 'node' | 'cpu';
 
 export interface EngineInfo {
   /** mfnas name of the backend in use. */
@@ -30,14 +38,23 @@ export interface EngineInfo {
   threads: boolean;
   /** mfnas kernels registered on this backend. */
   customKernels: string[];
+  /** native only: oneDNN version and threads per kernel call. */
+  native?: { dnnlVersion: string; threads: number };
 }
 
 export interface InitEngineOptions {
   backend?: EngineBackend;
+  /**
+   * native only: OpenMP threads per kernel call. Default `MFNAS_THREADS`, else 1: parallelism
+   * comes from the worker pool (one single-threaded network per core), which keeps results
+   * bit-for-bit reproducible — oneDNN's multi-threaded weight-gradient reductions are not
+   * deterministic, and a deep network amplifies their last-bit differences.
+   */
+  threads?: number;
 }
 
-const TF_NAME: Record<ActiveBackend, string> = { wasm: 'wasm', node: 'tensorflow', cpu: 'cpu' };
-const VALID = new Set<EngineBackend>(['auto', 'wasm', 'node', 'cpu']);
+const TF_NAME: Record<ActiveBackend, string> = { native: 'wasm', wasm: 'wasm', node: 'tensorflow', cpu: 'cpu' };
+const VALID = new Set<EngineBackend>(['auto', 'native', 'wasm', 'node', 'cpu']);
 
 let current: EngineInfo | null = null;
 let pending: Promise<EngineInfo> | null = null;
@@ -49,7 +66,7 @@ export function requestedBackend(opts?: InitEngineOptions): EngineBackend {
   const env = process.env.MFNAS_ENGINE?.trim().toLowerCase();
   if (env) {
     if (!VALID.has(env as EngineBackend)) {
-      throw new Error(`MFNAS_ENGINE=${env} is not one of auto, wasm, node, cpu`);
+      throw new Error(`MFNAS_ENGINE=${env} is not one of auto, native, wasm, node, cpu`);
     }
     return env as EngineBackend;
   }
@@ -83,13 +100,64 @@ async function loadWasm(): Promise<void> {
   wasmLoaded = true;
 }
 
-async function activate(name: ActiveBackend): Promise<EngineInfo> {
-  if (name === 'wasm') await loadWasm();
+let nativeConfigs: tf.KernelConfig[] | null = null;
+/** The wasm kernels that the native ones replaced, to put back when switching to plain wasm. */
+const replacedByNative = new Map<string, tf.KernelConfig | undefined>();
+
+function nativeThreads(opts?: InitEngineOptions): number {
+  const env = Number(process.env.MFNAS_THREADS);
+  if (opts?.threads) return opts.threads;
+  if (Number.isInteger(env) && env > 0) return env;
+  return 1;
+}
+
+function setNativeKernels(native: NativeKernels | null): void {
+  if (native) {
+    nativeConfigs ??= makeNativeKernels(native);
+    for (const k of nativeConfigs) {
+      if (replacedByNative.has(k.kernelName)) continue;
+      const prev = tf.getKernel(k.kernelName, k.backendName);
+      replacedByNative.set(k.kernelName, prev ? { ...prev } : undefined);
+      if (prev) tf.unregisterKernel(k.kernelName, k.backendName);
+      tf.registerKernel(k);
+    }
+  } else {
+    for (const [name, prev] of replacedByNative) {
+      tf.unregisterKernel(name, 'wasm');
+      if (prev) tf.registerKernel(prev);
+    }
+    replacedByNative.clear();
+  }
+}
+
+let nativeNoticeShown = false;
+
+/** The native kernels, or null with a one-line notice on stderr (once per process). */
+function nativeOrNotice(): NativeKernels | null {
+  const { kernels, reason } = tryLoadNativeKernels();
+  if (!kernels && !nativeNoticeShown && isMainThread) {
+    nativeNoticeShown = true;
+    process.stderr.write(`mfnas: native kernels unavailable (${reason}); using the wasm engine\n`);
+  }
+  return kernels;
+}
+
+async function activate(name: ActiveBackend, opts?: InitEngineOptions): Promise<EngineInfo> {
+  let native: NativeKernels | null = null;
+  if (name === 'native') {
+    const { kernels, reason } = tryLoadNativeKernels();
+    if (!kernels) throw new Error(`MFNAS engine 'native' is unavailable: ${reason}`);
+    native = kernels;
+    native.setThreads(nativeThreads(opts));
+  }
+  if (name === 'wasm' || name === 'native') await loadWasm();
   if (name === 'node' && !(await tryLoadNode())) {
     throw new Error("MFNAS engine 'node' needs @tensorflow/tfjs-node, which is not installed (npm install @tensorflow/tfjs-node)");
   }
   const tfName = TF_NAME[name];
   const customKernels = registerCustomKernels(tfName);
+  if (tfName === 'wasm') setNativeKernels(native);
+  if (native) customKernels.push(...nativeConfigs!.map((k) => `${k.kernelName} (oneDNN)`));
   if (!(await tf.setBackend(tfName))) throw new Error(`could not initialise the tfjs '${tfName}' backend`);
   await tf.ready();
   if (name === 'cpu') {
@@ -98,7 +166,10 @@ async function activate(name: ActiveBackend): Promise<EngineInfo> {
   }
   const simd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
   const threads = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) : false;
-  return { backend: name, tfBackend: tfName, simd, threads, customKernels };
+  return {
+    backend: name, tfBackend: tfName, simd, threads, customKernels,
+    ...(native ? { native: { dnnlVersion: native.dnnlVersion, threads: native.getThreads() } } : {}),
+  };
 }
 
 /**
@@ -111,12 +182,12 @@ export async function initEngine(opts?: InitEngineOptions): Promise<EngineInfo> 
   let target: ActiveBackend;
   if (req === 'auto') {
     if (current) return current; // any initialised backend satisfies 'auto'
-    target = (await tryLoadNode()) ? 'node' : 'wasm';
+    target = (await tryLoadNode()) ? 'node' : nativeOrNotice() ? 'native' : 'wasm';
   } else {
     target = req;
   }
   if (current && current.backend === target && tf.getBackend() === current.tfBackend) return current;
-  pending = activate(target);
+  pending = activate(target, opts);
   try {
     current = await pending;
     return current;

@@ -6,6 +6,7 @@
  * Call `initEngine()` (./backend.ts) before using them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { NATIVE_KERNEL_NAMES as K } from './kernels/native.js';
 
 type GradSave = (tensors: tf.Tensor[]) => void;
 
@@ -13,6 +14,18 @@ function custom<T extends tf.Tensor>(
   f: (...args: never[]) => { value: T; gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] },
 ): (...inputs: tf.Tensor[]) => T {
   return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...inputs: tf.Tensor[]) => T;
+}
+
+/**
+ * True when the active backend has the mfnas kernel `name` (the native engine registers them).
+ * Ops then call it through the kernel registry instead of composing the result from tfjs ops.
+ */
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) != null;
+}
+
+function runKernel<T extends tf.Tensor | tf.Tensor[]>(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): T {
+  return tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as T;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,6 +137,7 @@ const avgPool3x3Op = custom<tf.Tensor4D>((x: tf.Tensor4D) => {
     value,
     gradFunc: (dy: tf.Tensor4D) =>
       tf.tidy(() => {
+        if (hasKernel(K.avgPoolGrad)) return runKernel<tf.Tensor4D>(K.avgPoolGrad, { dy }, { inputShape: x.shape, kernel: 3, stride: 1, pad: 1 });
         // y = S(x) ⊙ inv with S the zero-padded 3x3 box sum; Sᵀ = S, so dx = S(dy ⊙ inv),
         // S as a depthwise conv with a ones filter.
         const ones = cachedConst(`ones-3x3x${c}`, () => tf.ones([3, 3, c, 1]) as tf.Tensor4D);
@@ -147,6 +161,7 @@ const avgPool2x2Op = custom<tf.Tensor4D>((x: tf.Tensor4D) => {
     value,
     gradFunc: (dy: tf.Tensor4D) =>
       tf.tidy(() => {
+        if (hasKernel(K.avgPoolGrad)) return runKernel<tf.Tensor4D>(K.avgPoolGrad, { dy }, { inputShape: x.shape, kernel: 2, stride: 2, pad: 0 });
         // Nearest-neighbour ×2 upsampling (much faster than the stock AvgPoolGrad on wasm).
         const [, ho, wo] = dy.shape;
         let dx = tf.image.resizeNearestNeighbor(tf.mul(dy, 0.25) as tf.Tensor4D, [2 * ho, 2 * wo]);
@@ -188,6 +203,17 @@ function bnOp(eps: number): (...inputs: tf.Tensor[]) => tf.Tensor4D {
   let op = bnCache.get(eps);
   if (op) return op;
   op = custom<tf.Tensor4D>((x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, save: GradSave) => {
+    if (hasKernel(K.batchNorm)) {
+      const [value, mean, variance] = runKernel<tf.Tensor[]>(K.batchNorm, { x, gamma, beta }, { eps });
+      save([x, gamma, mean, variance]);
+      return {
+        value: value as tf.Tensor4D,
+        gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+          const [sx, sg, sm, sv] = saved;
+          return runKernel<tf.Tensor[]>(K.batchNormGrad, { x: sx, dy, gamma: sg, mean: sm, variance: sv }, { eps });
+        },
+      };
+    }
     const m = x.size / x.shape[3];
     const mean = channelMean(x);
     const xc = channelAffine(x, tf.onesLike(mean), tf.neg(mean)); // x − μ (two-pass variance)
@@ -235,7 +261,8 @@ const reluOp = custom<tf.Tensor>((x: tf.Tensor, save: GradSave) => {
   save([value]);
   return {
     value,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => tf.mul(dy, tf.step(saved[0]))),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      hasKernel(K.reluGrad) ? runKernel<tf.Tensor>(K.reluGrad, { y: saved[0], dy }) : tf.tidy(() => tf.mul(dy, tf.step(saved[0]))),
   };
 });
 

@@ -65,8 +65,20 @@ function reluOf(pass: Pass, x: tf.Tensor4D): tf.Tensor4D {
   return relu(x);
 }
 
+/**
+ * Every edge of a cell applies its own ReLU to its source node; the results are identical, so
+ * the ReLU of a node is computed once and shared (saving memory and time on the tape). The
+ * hook still sees one ReLU per edge, as a per-edge module network would report.
+ */
+function sharedRelu(pass: Pass, cache: Map<tf.Tensor, tf.Tensor4D>, x: tf.Tensor4D): tf.Tensor4D {
+  pass.onRelu?.(x);
+  let r = cache.get(x);
+  if (!r) cache.set(x, (r = relu(x)));
+  return r;
+}
+
 /** The edge's output, or null for a constant zero (op `none`). */
-function edgeForward(pass: Pass, edge: EdgeSpec, x: tf.Tensor4D): tf.Tensor4D | null {
+function edgeForward(pass: Pass, edge: EdgeSpec, x: tf.Tensor4D, relus: Map<tf.Tensor, tf.Tensor4D>): tf.Tensor4D | null {
   const impl = edge.impl;
   switch (impl.kind) {
     case 'zero':
@@ -74,9 +86,9 @@ function edgeForward(pass: Pass, edge: EdgeSpec, x: tf.Tensor4D): tf.Tensor4D | 
     case 'identity':
       return x;
     case 'conv_bn':
-      return bnOf(pass, impl.bn, convOf(pass, impl.conv, impl.relu ? reluOf(pass, x) : x));
+      return bnOf(pass, impl.bn, convOf(pass, impl.conv, impl.relu ? sharedRelu(pass, relus, x) : x));
     case 'pool': {
-      const y = impl.pre ? bnOf(pass, impl.pre.bn, convOf(pass, impl.pre.conv, reluOf(pass, x))) : x;
+      const y = impl.pre ? bnOf(pass, impl.pre.bn, convOf(pass, impl.pre.conv, sharedRelu(pass, relus, x))) : x;
       return avgPool3x3ExcludePad(y);
     }
   }
@@ -84,6 +96,7 @@ function edgeForward(pass: Pass, edge: EdgeSpec, x: tf.Tensor4D): tf.Tensor4D | 
 
 function cellForward(pass: Pass, cell: CellSpec, x: tf.Tensor4D): tf.Tensor4D {
   const nodes: Array<tf.Tensor4D | null> = [x, null, null, null];
+  const relus = new Map<tf.Tensor, tf.Tensor4D>();
   for (let j = 1; j <= 3; j++) {
     let sum: tf.Tensor4D | null = null;
     for (const edge of cell.edges) {
@@ -91,7 +104,7 @@ function cellForward(pass: Pass, cell: CellSpec, x: tf.Tensor4D): tf.Tensor4D {
       const input = nodes[edge.from];
       // A zero node stays zero through every op of a freshly initialised cell; only reached
       // when !skipDead, so compute it honestly from a zero tensor.
-      const y = edgeForward(pass, edge, input ?? zeros(x, cell.cout));
+      const y = edgeForward(pass, edge, input ?? zeros(x, cell.cout), relus);
       if (y) sum = sum ? (tf.add(sum, y) as tf.Tensor4D) : y;
     }
     nodes[j] = sum;
