@@ -51,5 +51,6 @@ export function printTable(header: string[], rows: Array<Array<string | number>>
 }
 
 function fmt(x: number): string {
+  if (Number.isInteger(x)) return String(x);
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
 }

@@ -132,8 +132,11 @@ function setNativeKernels(native: NativeKernels | null): void {
 
 let nativeNoticeShown = false;
 
-/** The native kernels, or null with a one-line notice on stderr (once per process). */
-function nativeOrNotice(): NativeKernels | null {
+/**
+ * The native kernels, or null with a one-line notice on stderr (once per process). Also used
+ * by the worker pool's owner, whose workers pick their engine silently.
+ */
+export function nativeOrNotice(): NativeKernels | null {
   const { kernels, reason } = tryLoadNativeKernels();
   if (!kernels && !nativeNoticeShown && isMainThread) {
     nativeNoticeShown = true;
