@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { tryLoadNativeKernels } from '../src/native/index.js';
 import { initEngine, requestedBackend } from '../src/engine/backend.js';
 import {
   avgPool2x2, avgPool3x3ExcludePad, batchNormTrain, conv2d, globalAvgPool, linear, poolCounts, relu,
@@ -114,9 +115,15 @@ describe('engine selection', () => {
     }
   });
 
-  it.skipIf(Boolean(process.env.MFNAS_ENGINE))('auto = wasm here (tfjs-node is not installed), with SIMD and the mfnas kernels', async () => {
+  it.skipIf(Boolean(process.env.MFNAS_ENGINE))('auto = native when the addon loads, else wasm (tfjs-node is not installed), with SIMD and the mfnas kernels', async () => {
     const info = await initEngine();
-    expect(['wasm', 'node']).toContain(info.backend);
+    expect(info.backend).toBe(tryLoadNativeKernels().kernels ? 'native' : 'wasm');
+    expect(info.simd).toBe(true);
+    expect(await initEngine()).toBe(info); // idempotent
+    if (info.backend === 'native') {
+      expect(info.native?.threads).toBe(1);
+      expect(info.customKernels).toContain('Conv2DBackpropFilter (oneDNN)');
+    }
     if (info.backend === 'wasm') {
       expect(info.simd).toBe(true);
       expect(info.threads).toBe(false);

@@ -167,8 +167,8 @@ async function activate(name: ActiveBackend, opts?: InitEngineOptions): Promise<
     // Silence the "install tfjs-node" banner the cpu backend prints on first use in Node.
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   }
-  const simd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
-  const threads = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) : false;
+  const simd = tfName === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
+  const threads = tfName === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) : false;
   return {
     backend: name, tfBackend: tfName, simd, threads, customKernels,
     ...(native ? { native: { dnnlVersion: native.dnnlVersion, threads: native.getThreads() } } : {}),
