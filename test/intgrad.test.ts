@@ -79,3 +79,29 @@ describe('zico', () => {
     expect(zicoScore([layer('z', 'A', [1, 1], [1, 1])])).toBe(0);
   });
 });
+
+describe('naswot kernel', () => {
+  it('counts agreements as C·Cᵀ + (1−C)·(1−C)ᵀ and takes log|det|', async () => {
+    const { NaswotKernel, logAbsDet } = await import('../src/proxies/naswot.js');
+    const n = 5, units = 70; // not a multiple of 32: the last word is partial
+    let seed = 1;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+    const layers = [Array.from({ length: n * units }, rand), Array.from({ length: n * 3 }, rand)];
+    const k = new NaswotKernel(n);
+    for (const l of layers) k.addActivations(l);
+    // Direct definition.
+    const want = new Float64Array(n * n);
+    for (const l of layers) {
+      const u = l.length / n;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        let agree = 0;
+        for (let t = 0; t < u; t++) agree += Number((l[i * u + t] > 0) === (l[j * u + t] > 0));
+        want[i * n + j] += agree;
+      }
+    }
+    expect(Array.from(k.k)).toEqual(Array.from(want));
+    // log|det| of a hand-checkable matrix: [[2,1],[1,3]] → log 5; singular → -Infinity.
+    expect(logAbsDet(Float64Array.from([2, 1, 1, 3]), 2)).toBeCloseTo(Math.log(5), 12);
+    expect(logAbsDet(Float64Array.from([1, 2, 2, 4]), 2)).toBe(-Infinity);
+  });
+});

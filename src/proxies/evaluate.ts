@@ -110,7 +110,7 @@ function naswot(spec: NetworkSpec, params: TensorParams, batch: Batch): number {
   try {
     tf.tidy(() => {
       forward(spec, params, x, {
-        onRelu: (pre) => kernel.add(tf.tidy(() => tf.cast(tf.greater(pre.reshape([batch.n, -1]), 0), 'float32'))),
+        onRelu: (pre) => kernel.addActivations(pre.dataSync()),
       });
     });
   } finally {
