@@ -5,8 +5,10 @@
  * the 200-epoch test accuracy, and proxy seconds per architecture.
  *
  * Scores go to a cache (default .mfnas-cache/bench.sqlite), so an interrupted run resumes.
+ * Then the MFNAS proxy's time per architecture on the first --compare cells, mfnas (native and
+ * wasm engines) against PyTorch 1.13, at --threads threads, side by side.
  * Flags: --n 200 --seed 0 --datasets cifar10,cifar100,ImageNet16-120 --proxies all
- *        --workers <cores> --cache FILE --out DIR (CSV per dataset)
+ *        --workers <cores> --cache FILE --out DIR (CSV per dataset) --compare 10 --threads 2
  */
 import { parseArgs } from 'node:util';
 import path from 'node:path';
@@ -22,6 +24,7 @@ import { correlate, sampleIndices, writeCorrelationCsv } from '../src/report/cor
 import { Progress } from '../src/report/progress.js';
 import { ScoreCache } from '../src/storage/scoreCache.js';
 import { printTable } from './common.js';
+import { compareProxyTime } from './proxyTime.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +35,8 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     cache: { type: 'string', default: '.mfnas-cache/bench.sqlite' },
     out: { type: 'string', default: '.mfnas-cache/bench-correlate' },
+    compare: { type: 'string', default: '10' },
+    threads: { type: 'string', default: '2' },
   },
 });
 const n = Number(values.n), seed = Number(values.seed);
@@ -62,3 +67,10 @@ for (const dataset of values.datasets!.split(',').map(parseDatasetName)) {
   printTable(['proxy', 'Kendall τ', 'Spearman ρ'], proxies.map((p) => [p, r.proxies[p]!.kendall.toFixed(3), r.proxies[p]!.spearman.toFixed(3)]));
 }
 cache.close();
+
+// Engines side by side on the first cells of the sample (proxy only, no cache).
+const compare = Number(values.compare);
+if (compare > 0) {
+  const ctx = createProxyContext({ space: 'tss', dataset: 'cifar10', dataDir, batchSize: 128, batches: 2, dataSeed: 0, initSeed: 0 });
+  await compareProxyTime(indices.slice(0, compare).map((i) => benchmark.tss!.archString(i)), ctx.batches, Number(values.threads));
+}

@@ -14,9 +14,9 @@ import { md5File, normalizeMd5 } from '../src/fetch/checksum.js';
 import { CIFAR_SPECS, checkImagenetPickle, fetchCifar, imagenet16Instructions, installImageNet16 } from '../src/fetch/datasets.js';
 import { downloadFile } from '../src/fetch/download.js';
 import { createProgressReporter } from '../src/fetch/progress.js';
-import { Command } from 'commander';
+import { runCommandsInProcess } from './helpers/inProcessCli.js';
 import { registerDataCommands } from '../src/cli/commands/data.js';
-import { DataError, InputError, isMfnasError } from '../src/util/errors.js';
+import { DataError, InputError } from '../src/util/errors.js';
 
 const SHARED = path.resolve(__dirname, '../../shared/data');
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mfnas-fetch-test-'));
@@ -47,31 +47,8 @@ function sliceRecords(file: string, recordBytes: number, count: number): Buffer 
   return fs.readFileSync(file).subarray(0, recordBytes * count);
 }
 
-/** The commands of this module on a bare program (independent of the other commands' modules). */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command('mfnas').option('--data-dir <dir>').exitOverride();
-  registerDataCommands(program);
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  let code = 0;
-  let message = '';
-  const text = (spy: typeof stdout) => spy.mock.calls.map((c) => String(c[0])).join('');
-  let out = '';
-  let err = '';
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    if (!isMfnasError(e)) throw e;
-    code = e.exitCode;
-    message = `mfnas: ${e.message}\n`;
-  } finally {
-    out = text(stdout);
-    err = text(stderr);
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return { code, stdout: out, stderr: err + message };
-}
+/** The commands of this module on a bare program. */
+const cli = (args: string[]) => runCommandsInProcess(registerDataCommands, args);
 
 // ---------------------------------------------------------------------------------------
 // Test server: serves `routes[path]`, honours Range unless told not to, can cut transfers.

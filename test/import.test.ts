@@ -13,9 +13,9 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { importNatsBench } from '../src/benchmark/import/nats-import.js';
 import { bunzip, unpickle } from '../src/benchmark/import/pickle.js';
 import { summarizeRecordFile } from '../src/benchmark/import/record.js';
-import { Command } from 'commander';
+import { runCommandsInProcess } from './helpers/inProcessCli.js';
 import { registerBenchCommands } from '../src/cli/commands/bench.js';
-import { DataError, InputError, isMfnasError } from '../src/util/errors.js';
+import { DataError, InputError } from '../src/util/errors.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const SHARED = path.resolve(ROOT, '../shared/data/nats-bench');
@@ -47,31 +47,8 @@ function cell(t: Table, row: number, column: string): string {
   return t.rows[row][c];
 }
 
-/** The commands of this module on a bare program (independent of the other commands' modules). */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command('mfnas').option('--data-dir <dir>').exitOverride();
-  registerBenchCommands(program);
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  let code = 0;
-  let message = '';
-  const text = (spy: typeof stdout) => spy.mock.calls.map((c) => String(c[0])).join('');
-  let out = '';
-  let err = '';
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    if (!isMfnasError(e)) throw e;
-    code = e.exitCode;
-    message = `mfnas: ${e.message}\n`;
-  } finally {
-    out = text(stdout);
-    err = text(stderr);
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return { code, stdout: out, stderr: err + message };
-}
+/** The commands of this module on a bare program. */
+const cli = (args: string[]) => runCommandsInProcess(registerBenchCommands, args);
 
 /** Transpile `entries` and every module they import (relative imports) from src/ to `outDir`. */
 function transpileTree(entries: string[], outDir: string): void {
