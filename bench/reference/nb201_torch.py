@@ -41,15 +41,20 @@ def parse(arch):
 
 
 class Cell(nn.Module):
-    def __init__(self, genotype, c):
+    """A cell; `edge_op(name, cin, cout)` builds each edge (default: same-channel NAS-Bench-201 ops).
+    Edges from node 0 map cin -> cout, all others cout -> cout."""
+
+    def __init__(self, genotype, cin, cout=None, edge_op=None):
         super().__init__()
+        cout = cin if cout is None else cout
+        edge_op = edge_op or (lambda name, ci, co: make_op(name, co))
         self.layers = nn.ModuleList()
         self.wiring = []
         for node in genotype:
             idx = []
             for op, src in node:
                 idx.append((len(self.layers), src))
-                self.layers.append(make_op(op, c))
+                self.layers.append(edge_op(op, cin if src == 0 else cout, cout))
             self.wiring.append(idx)
 
     def forward(self, x):

@@ -30,7 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nb201_torch import ReLUConvBN, Reduction, TinyNetwork, Zero, parse  # noqa: E402
+from nb201_torch import Cell, ReLUConvBN, Reduction, TinyNetwork, Zero, parse  # noqa: E402
 
 SSS_CELL = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'
 
@@ -84,27 +84,6 @@ def make_op(name, cin, cout):
     raise ValueError(name)
 
 
-class GeneralCell(nn.Module):
-    """A cell whose edges from node 0 map cin -> cout and all others cout -> cout."""
-
-    def __init__(self, genotype, cin, cout):
-        super().__init__()
-        self.layers = nn.ModuleList()
-        self.wiring = []
-        for node in genotype:
-            idx = []
-            for op, src in node:
-                idx.append((len(self.layers), src))
-                self.layers.append(make_op(op, cin if src == 0 else cout, cout))
-            self.wiring.append(idx)
-
-    def forward(self, x):
-        nodes = [x]
-        for idx in self.wiring:
-            nodes.append(sum(self.layers[i](nodes[s]) for i, s in idx))
-        return nodes[-1]
-
-
 class SssNetwork(nn.Module):
     """SSS: stem 3->c1; cell c1->c1; reduction c1->c2; cell c2->c3; reduction c3->c4; cell c4->c5."""
 
@@ -114,7 +93,7 @@ class SssNetwork(nn.Module):
         g = parse(SSS_CELL)
         self.stem = nn.Sequential(nn.Conv2d(3, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1))
         self.cells = nn.ModuleList([
-            GeneralCell(g, c1, c1), Reduction(c1, c2), GeneralCell(g, c2, c3), Reduction(c3, c4), GeneralCell(g, c4, c5),
+            Cell(g, c1, c1, make_op), Reduction(c1, c2), Cell(g, c2, c3, make_op), Reduction(c3, c4), Cell(g, c4, c5, make_op),
         ])
         self.lastact = nn.Sequential(nn.BatchNorm2d(c5), nn.ReLU())
         self.classifier = nn.Linear(c5, classes)
