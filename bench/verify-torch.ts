@@ -559,7 +559,8 @@ function scoreWithMask(a: readonly LayerGradients[], b: readonly LayerGradients[
 /**
  * First-order bound of |score(a) − score(ref)| from the per-entry gradient differences
  * δ_i = max over batches |a − ref|: for r = m/(s + ε), |Δr| ≤ δ/(s+ε) + m·δ/(s+ε)², and a layer's
- * log(t + 1) moves by ≤ Σ|Δr|/(t + 1) (intgrad, ref's kept set); ZiCo: log Σ m/s by Σ|Δr|/Σr.
+ * log(t + 1) moves by ≤ Σ|Δr|/(t + 1) (intgrad, ref's kept set); ZiCo (a = mean |g| in place of
+ * m, moved by at most δ as well): log Σ a/s by Σ|Δr|/Σr.
  */
 function firstOrderBound(a: readonly LayerGradients[], refRecs: readonly LayerGradients[], lo: number, hi: number): Scores & { zicoCrossings: number } {
   const other = byName(refRecs);
@@ -567,7 +568,7 @@ function firstOrderBound(a: readonly LayerGradients[], refRecs: readonly LayerGr
   for (const la of a) {
     const lr = other.get(la.name);
     if (!lr || isAllZero(lr)) continue;
-    const { absMean: m, std: s } = batchMoments(lr);
+    const { absMean: m, meanAbs: a0, std: s } = batchMoments(lr);
     const sa = batchMoments(la).std;
     const delta = new Float64Array(m.length);
     la.perBatch.forEach((g, b) => { for (let i = 0; i < g.length; i++) delta[i] = Math.max(delta[i], Math.abs(g[i] - lr.perBatch[b][i])); });
@@ -575,8 +576,8 @@ function firstOrderBound(a: readonly LayerGradients[], refRecs: readonly LayerGr
     let it = 0, id = 0, kept = 0;
     for (let i = 0; i < m.length; i++) {
       if (s[i] !== 0) {
-        zt += m[i] / s[i];
-        zd += delta[i] / s[i] + m[i] * delta[i] / (s[i] * s[i]);
+        zt += a0[i] / s[i];
+        zd += delta[i] / s[i] + a0[i] * delta[i] / (s[i] * s[i]);
       }
       if ((s[i] === 0) !== (sa[i] === 0)) zicoCrossings++;
       if (la.block !== null && m[i] >= lo && m[i] <= hi) {

@@ -191,7 +191,7 @@ describe('missing and malformed files', () => {
     f[1] = 'abc';
     lines[5] = f.join(',');
     const dir2 = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': lines.join('\n') });
-    expectDataError(() => openBenchmark(dir2).tss, 'line 6', 'CIFAR100TestAccuracy200Epochs', "'abc'");
+    expectDataError(() => openBenchmark(dir2).tss, 'line 6', 'CIFAR100TestAccuracy200Epochs', '"abc"');
 
     const g = text.split('\n');
     g[3] = g[3].replace('avg_pool_3x3~0', 'max_pool_3x3~0');
@@ -202,6 +202,46 @@ describe('missing and malformed files', () => {
     [s[10], s[11]] = [s[11], s[10]];
     const dir4 = fakeDataDir({ 'nats-sss-test-accuracy-90ep.csv': s.join('\n') });
     expectDataError(() => openBenchmark(dir4).sss, 'nats-sss-test-accuracy-90ep.csv', 'line 11');
+  });
+
+  it('refuses accuracies outside 0..100, negative counts, non-decimal numbers and an empty UniqueString', () => {
+    const tssText = realText('nats-tss-test-accuracy-200ep.csv');
+    /** The TSS table with field `col` of data line `line` (1 = first data row) replaced. */
+    const withField = (line: number, col: number, value: string) => {
+      const lines = tssText.split('\n');
+      const f = lines[line].split(',');
+      f[col] = value;
+      lines[line] = f.join(',');
+      return fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': lines.join('\n') });
+    };
+    expectDataError(() => openBenchmark(withField(3, 0, '101.5')).tss, 'line 4', 'CIFAR10TestAccuracy200Epochs', 'not in 0..100');
+    expectDataError(() => openBenchmark(withField(3, 2, '-0.5')).tss, 'line 4', 'ImageNetTestAccuracy200Epochs', 'not in 0..100');
+    for (const odd of ['0x1F', '1e', '0b1', 'Infinity', '1_0', '.']) {
+      expectDataError(() => openBenchmark(withField(8, 1, odd)).tss, 'line 9', JSON.stringify(odd), 'not a decimal number');
+    }
+    // Plain decimal forms stay accepted, an empty cell is a missing value.
+    const ok = openBenchmark(withField(8, 1, '7.5e1')).tss!;
+    expect(ok.testAccuracy('cifar100', 7)).toBe(75);
+    expect(openBenchmark(withField(8, 1, '')).tss!.testAccuracy('cifar100', 7)).toBeNull();
+    expectDataError(() => openBenchmark(withField(5, 4, '')).tss, 'line 6', 'empty UniqueString');
+    // A 100 KB cell is quoted short.
+    let err: Error | undefined;
+    try {
+      void openBenchmark(withField(2, 0, 'z'.repeat(100_000))).tss;
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err).toBeInstanceOf(DataError);
+    expect(err!.message.length).toBeLessThan(400);
+
+    const p = realText('nats-tss-params.csv').split('\n');
+    p[4] = p[4].replace(/^3,\d+/, '3,-73306');
+    const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': tssText, 'nats-tss-params.csv': p.join('\n') });
+    expectDataError(() => openBenchmark(dir).tss, 'nats-tss-params.csv', 'line 5', 'CIFAR10Params', 'not >= 0');
+
+    const s = realText('nats-sss-test-accuracy-90ep.csv').split('\n');
+    s[2] = s[2].replace(',82.56,', ',0x52,');
+    expectDataError(() => openBenchmark(fakeDataDir({ 'nats-sss-test-accuracy-90ep.csv': s.join('\n') })).sss, 'line 3', '"0x52"');
   });
 
   it('tolerates reordered, quoted and extra columns (importer format); optional columns may be absent', () => {

@@ -18,6 +18,8 @@ import {
 } from '../src/datasets/index.js';
 import { loadCifar } from '../src/datasets/cifar.js';
 import { loadImageNet16, parseImageNet16Pickle } from '../src/datasets/imagenet16.js';
+import { ALLOWED_GLOBALS } from '../src/datasets/pickle.js';
+import { unpickle as unpickleNats } from '../src/benchmark/import/pickle.js';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const DATA = resolve(REPO, '../shared/data');
@@ -67,9 +69,9 @@ function pyInt(v: number): Buffer {
   return b;
 }
 const op = (s: string) => Buffer.from(s, 'latin1');
-function imagenetPickle(shape: [number, number], data: Uint8Array, labels: number[], fortran = false): Buffer {
+function imagenetPickle(shape: [number, number], data: Uint8Array, labels: number[], fortran = false, extra: Buffer[] = []): Buffer {
   return Buffer.concat([
-    Buffer.from([0x80, 2]), op('}'), op('('),
+    Buffer.from([0x80, 2]), op('}'), op('('), ...extra,
     pyUni('data'),
     op('cnumpy.core.multiarray\n_reconstruct\n'), op('cnumpy\nndarray\n'), pyInt(0), Buffer.from([0x85]),
     pyStr('b'), Buffer.from([0x87]), op('R'),
@@ -203,6 +205,18 @@ describe('CIFAR binary files', () => {
     writeFileSync(join(dir, 'test_batch.bin'), rec);
     expectDataError(() => loadCifar(join(tmp, 'badlabel'), 'cifar10', 'test'), 'class 42');
   });
+
+  it('rejects a CIFAR-100 coarse label out of 0..19 even when the fine label is valid', () => {
+    const dir = join(tmp, 'badcoarse', 'cifar-100-binary');
+    mkdirSync(dir, { recursive: true });
+    const recs = Buffer.alloc(3074 * 2);
+    recs[0] = 19; // record 0: coarse 19, fine 5 (fine)
+    recs[1] = 5;
+    recs[3074] = 20; // record 1: coarse 20 (no such superclass), fine 5
+    recs[3075] = 5;
+    writeFileSync(join(dir, 'train.bin'), recs);
+    expectDataError(() => loadCifar(join(tmp, 'badcoarse'), 'cifar100', 'train'), join(dir, 'train.bin'), 'record 1 has coarse class 20', '0..19');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -283,6 +297,42 @@ describe('ImageNet16 pickles', () => {
     expectDataError(() => loadImageNet16(join(tmp, 'in16'), 'train'), path, 'label 0');
 
     expectDataError(() => loadImageNet16(DATA, 'test'), join(DATA, 'ImageNet16', 'val_data'));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('one pickle reader with an allow-list of Python globals', () => {
+  /** `'x': os.system('echo pwned')` as pickled by REDUCE (GLOBAL) or, protocol 4, STACK_GLOBAL. */
+  const viaReduce = [pyUni('x'), op('cos\nsystem\n'), op('('), pyUni('echo pwned'), op('t'), op('R')];
+  const viaStackGlobal = [pyUni('x'), pyUni('posix'), pyUni('system'), Buffer.from([0x93]), op('('), pyUni('echo pwned'), op('t'), op('R')];
+  const valid = imagenetPickle([1, 768], new Uint8Array(768), [7]);
+
+  it('the ImageNet16 loader refuses an otherwise valid batch with an extra key built from os.system', () => {
+    expect(parseImageNet16Pickle(valid, 'ok').n).toBe(1);
+    const dir = join(tmp, 'evil', 'ImageNet16');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'train_data_batch_1');
+    writeFileSync(path, imagenetPickle([1, 768], new Uint8Array(768), [7], false, viaReduce));
+    expectDataError(() => loadImageNet16(join(tmp, 'evil'), 'train'), path, 'os.system');
+    expectDataError(() => parseImageNet16Pickle(imagenetPickle([1, 768], new Uint8Array(768), [7], false, viaStackGlobal), 'sg.pkl'), 'sg.pkl', 'posix.system');
+  });
+
+  it('the NATS-Bench importer refuses the same pickle', () => {
+    expect(unpickleNats(valid, 'ok.pickle')).toBeInstanceOf(Map);
+    for (const [extra, global] of [[viaReduce, 'os.system'], [viaStackGlobal, 'posix.system']] as const) {
+      expectDataError(() => unpickleNats(imagenetPickle([1, 768], new Uint8Array(768), [7], false, [...extra]), 'rec.pickle'), 'rec.pickle', global);
+    }
+  });
+
+  it('allows exactly the globals of the official files', () => {
+    expect([...ALLOWED_GLOBALS].sort()).toEqual([
+      '_codecs.encode', 'collections.OrderedDict',
+      'numpy._core.multiarray._reconstruct', 'numpy._core.multiarray.scalar', 'numpy._core.numeric._frombuffer',
+      'numpy.core.multiarray._reconstruct', 'numpy.core.multiarray.scalar', 'numpy.core.numeric._frombuffer',
+      'numpy.dtype', 'numpy.ndarray',
+    ]);
+    // The real files use only these (the NATS-Bench records are decoded in import.test.ts).
+    expect(parseImageNet16Pickle(readFileSync(join(DATA, 'ImageNet16', 'train_data_batch_1')), 'batch').n).toBe(960);
   });
 });
 

@@ -87,4 +87,32 @@ describe('native engine', () => {
     expect(c.scores).toEqual(a.scores);
     expect(worstRelL2(a.grads, c.grads)).toBe(0);
   });
+
+  // Batch 40 is two chunks of 20 images, so 2 and 3 threads really run them concurrently.
+  it.runIf(native.kernels)('gives the same bits with 1, 2 and 3 threads', async () => {
+    const b = batches(16, 40, 120);
+    const arch = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|';
+    const k = native.kernels!;
+    const withThreads = async (threads: number) => {
+      await initEngine({ backend: 'native' }); // switching engines resets the threads: switch first
+      k.setThreads(threads);
+      const r = await pass('native', 'tss', arch, b);
+      expect(k.getThreads()).toBe(threads);
+      return r;
+    };
+    const before = k.getThreads();
+    try {
+      const one = await withThreads(1);
+      for (const threads of [2, 3]) {
+        const many = await withThreads(threads);
+        expect(many.loss).toBe(one.loss);
+        expect(many.scores).toEqual(one.scores);
+        for (const [name, g] of one.grads) {
+          expect(Buffer.from(many.grads.get(name)!.buffer).equals(Buffer.from(g.buffer)), name).toBe(true);
+        }
+      }
+    } finally {
+      k.setThreads(before);
+    }
+  });
 });

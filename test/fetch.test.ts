@@ -60,6 +60,8 @@ interface Route {
   cutTimes?: number;
   ignoreRange?: boolean;
   status?: number;
+  /** Location header sent with `status` (redirects). */
+  location?: string;
 }
 
 const routes = new Map<string, Route>();
@@ -73,7 +75,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (!route || route.status) {
     const status = route?.status ?? 404;
     log.push({ path: req.url ?? '', range, status });
-    res.writeHead(status, { 'Content-Type': 'text/plain' }).end('no');
+    res.writeHead(status, { 'Content-Type': 'text/plain', ...(route?.location ? { Location: route.location } : {}) }).end('no');
     return;
   }
   const total = route.body.length;
@@ -292,6 +294,23 @@ describe('fetchCifar', () => {
     expect(err.message).toMatch(/HTTP 503/);
     expect(log.filter((l) => l.path === '/down.tgz')).toHaveLength(2);
     expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('refuses a redirect to a file: URL (or any non-http scheme) as a user error', async () => {
+    const dir = freshDir();
+    const url = serve('/moved.tgz', { body: Buffer.alloc(0), status: 302, location: 'file:///etc/passwd' });
+    const err = await fetchCifar({ dataset: 'cifar10', to: dir, url, md5: cifar10.md5, retries: 0 }).catch((e) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect(err.message).toMatch(/redirected to "file:\/\/\/etc\/passwd", not an http:\/\/ or https:\/\/ URL; use --url/);
+    expect(fs.existsSync(dir)).toBe(false);
+    // A chain of redirects ending in one, through the CLI: exit code 2, one line.
+    serve('/hop.tgz', { body: Buffer.alloc(0), status: 301, location: '/moved.tgz' });
+    const r = await cli(['data', 'fetch', 'cifar10', '--to', dir, '--url', `${base}/hop.tgz`, '--md5', cifar10.md5]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/redirected to "file:\/\/\/etc\/passwd"/);
+    serve('/bad.tgz', { body: Buffer.alloc(0), status: 302, location: 'http://[not-an-address' });
+    await expect(fetchCifar({ dataset: 'cifar10', to: dir, url: `${base}/bad.tgz`, md5: cifar10.md5 })).rejects.toThrow(/not a valid URL/);
   });
 
   it('replaces an existing dataset with --force', async () => {

@@ -72,11 +72,18 @@ describe('intgrad fidelities on hand-computed gradients', () => {
 });
 
 describe('zico', () => {
-  it('is Σ log Σ_{s≠0} m/s over all layers, stem included', () => {
-    const l1 = layer('x', null, [1, 5, 2], [3, 5, 4]); // m=[2,5,3], s=[1,0,1] → 2 + 3 = 5
-    const l2 = layer('y', 'A', [0.5], [1.5]); // m=1, s=0.5 → 2
+  it('is Σ log Σ_{s≠0} a/s over all layers, stem included, with a = mean |g|', () => {
+    const l1 = layer('x', null, [1, 5, 2], [3, 5, 4]); // a=[2,5,3], s=[1,0,1] → 2 + 3 = 5
+    const l2 = layer('y', 'A', [0.5], [1.5]); // a=1, s=0.5 → 2
     expect(zicoScore([l1, l2])).toBeCloseTo(Math.log(5) + Math.log(2), 12);
     expect(zicoScore([layer('z', 'A', [1, 1], [1, 1])])).toBe(0);
+  });
+
+  it('averages magnitudes (ZiCo\'s code), not the magnitude of the mean (intgrad)', () => {
+    // Entry 1, g = 1 then -3: a = mean |g| = 2, s = 2 → 1 (|mean g|/s would give 0.5).
+    // Entry 2, g = 3 then 0: a = 1.5, s = 1.5 → 1. Sum 2 (with |mean g|: 1.5).
+    const l = layer('x', 'A', [1, 3], [-3, 0]);
+    expect(zicoScore([l])).toBeCloseTo(Math.log(2), 12);
   });
 });
 

@@ -6,7 +6,6 @@ import { InProcessEvaluator, Scorer } from '../src/proxies/scorer.js';
 import { evaluateProxies } from '../src/proxies/evaluate.js';
 import { buildNetworkSpec } from '../src/networks/index.js';
 import { parseProxyList } from '../src/proxies/registry.js';
-import { ScoreCache } from '../src/storage/scoreCache.js';
 import { canonicalTss } from '../src/spaces/canonical.js';
 import { parseTssCell } from '../src/spaces/tss.js';
 
@@ -63,22 +62,5 @@ describe('proxy definitions on real networks', () => {
     expect(s2).toEqual(s1);
     const s3 = evaluateProxies(spec, ctx.batches, ['intgrad_param'], { initSeed: 2 });
     expect(s3.intgrad_param).not.toBe(s1.intgrad_param);
-  });
-
-  it('the cache returns stored scores without evaluating again', async () => {
-    const cache = new ScoreCache(':memory:');
-    let calls = 0;
-    const inner = new InProcessEvaluator(ctx);
-    const counting = { concurrency: 1, close: async () => {}, evaluate: (a: string, p: any) => { calls++; return inner.evaluate(a, p); } };
-    const arch = '|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|';
-    const s1 = await new Scorer(ctx, counting, { cache }).score(arch, ['intgrad_param']);
-    const s2 = await new Scorer(ctx, counting, { cache }).score(arch, ['intgrad_param']);
-    expect(calls).toBe(1);
-    expect(s2.cached).toBe(true);
-    expect(s2.scores).toEqual(s1.scores);
-    // A new proxy is computed, the cached one is not recomputed.
-    await new Scorer(ctx, counting, { cache }).score(arch, ['intgrad_param', 'zico']);
-    expect(calls).toBe(2);
-    cache.close();
   });
 });

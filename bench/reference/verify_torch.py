@@ -230,10 +230,11 @@ def proxies(records):
         if t_mean != 0 and not math.isnan(t_mean):
             im += math.log(t_mean + 1)
             im_any = True
-    # ZiCo: every conv/linear layer, sum over entries with s != 0 of m/s, log; empty sums skipped
+    # ZiCo as its authors compute it: every conv/linear layer, a = mean over batches of |g|,
+    # sum over entries with s != 0 of a/s, log; empty sums skipped
     zico = 0.0
     for _, _, G in records:
-        m = np.abs(G.mean(axis=0))
+        m = np.abs(G).mean(axis=0)
         s = G.std(axis=0)
         nz = s != 0
         t = (m[nz] / s[nz]).sum()

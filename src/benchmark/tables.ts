@@ -19,7 +19,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DatasetName } from '../datasets/registry.js';
-import { DataError, InputError, MfnasError } from '../util/errors.js';
+import { parseDecimal } from '../util/decimal.js';
+import { DataError, InputError, MfnasError, quoteInput } from '../util/errors.js';
 import { formatTssCell, parseTssCell, TSS_SIZE } from '../spaces/tss.js';
 import { formatSssChannels, parseSssChannels, sssFromIndex, SSS_SIZE } from '../spaces/sss.js';
 
@@ -147,9 +148,7 @@ function sameStamp(a: Stamp | null, b: Stamp | null): boolean {
 }
 
 function dataError(file: string, problem: string): DataError {
-  return new DataError(
-    `${file}: ${problem}. Restore the file, or re-create it with \`mfnas bench import\` (or point --data-dir / MFNAS_DATA_DIR at a complete data directory)`,
-  );
+  return new DataError(`${file}: ${problem}. Re-create it with \`mfnas bench import\` or use another --data-dir`);
 }
 
 function readCsv(file: string): Csv {
@@ -198,18 +197,31 @@ function columnIndex(csv: Csv, name: string, required: boolean): number | null {
   return null;
 }
 
+/** Bounds of a column's values, by header name: accuracies are percentages, counts non-negative. */
+function rangeOf(name: string): { min: number; max: number } | null {
+  if (/Accuracy/.test(name)) return { min: 0, max: 100 };
+  if (/(Params|FLOPs|Latency|TrainTime)$/.test(name)) return { min: 0, max: Infinity };
+  return null;
+}
+
 /** Numeric column; empty cells (data absent for that architecture) become NaN. */
 function numeric(csv: Csv, col: number): Float64Array {
   const out = new Float64Array(csv.rows.length);
+  const name = csv.header[col];
+  const range = rangeOf(name);
   for (let r = 0; r < csv.rows.length; r++) {
     const raw = csv.rows[r][col].trim();
     if (raw === '') {
       out[r] = NaN;
       continue;
     }
-    const v = Number(raw);
+    const v = parseDecimal(raw);
     if (!Number.isFinite(v)) {
-      throw dataError(csv.path, `line ${r + 2}, column '${csv.header[col]}' has '${raw}', which is not a number`);
+      throw dataError(csv.path, `line ${r + 2}, column '${name}' has ${quoteInput(raw, { max: 30 })}, which is not a decimal number`);
+    }
+    if (range && (v < range.min || v > range.max)) {
+      const bounds = range.max === Infinity ? `>= ${range.min}` : `in ${range.min}..${range.max}`;
+      throw dataError(csv.path, `line ${r + 2}, column '${name}' has ${raw}, which is not ${bounds}`);
     }
     out[r] = v;
   }
@@ -232,7 +244,7 @@ function checkIndexColumn(csv: Csv): void {
     if (csv.rows[r][col].trim() !== String(r)) {
       throw dataError(
         csv.path,
-        `line ${r + 2} has Index '${csv.rows[r][col]}', expected ${r} (rows must be in NATS-Bench index order)`,
+        `line ${r + 2} has Index ${quoteInput(csv.rows[r][col], { max: 30 })}, expected ${r} (rows must be in NATS-Bench index order)`,
       );
     }
   }
@@ -314,6 +326,11 @@ function buildTssTable(accuracyPath: string, paramsPath: string | null): TssTabl
     byArch.set(arch, r);
   }
   const uniqueCol = columnIndex(csv, TSS_UNIQUE_COLUMN, false);
+  if (uniqueCol !== null) {
+    // Equal UniqueStrings mean equal functions: an empty one would merge unrelated cells.
+    const r = csv.rows.findIndex((row) => row[uniqueCol].trim() === '');
+    if (r >= 0) throw dataError(accuracyPath, `line ${r + 2} has an empty ${TSS_UNIQUE_COLUMN}`);
+  }
   const column = columnCache(csv);
   const accuracy = {} as Record<DatasetName, Float64Array>;
   for (const d of DATASETS) accuracy[d] = column(TSS_ACCURACY_COLUMNS[d])!;
@@ -397,7 +414,7 @@ function buildSssTable(file: string): SssTable {
       throw e;
     }
     if (got !== expected) {
-      throw dataError(file, `line ${r + 2} has Channels '${raw}', but index ${r} is ${expected} (rows must be in index order)`);
+      throw dataError(file, `line ${r + 2} has Channels ${quoteInput(raw, { max: 30 })}, but index ${r} is ${expected} (rows must be in index order)`);
     }
     channels[r] = got;
   }

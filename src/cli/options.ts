@@ -3,26 +3,69 @@ import { Option } from 'commander';
 import { parseDatasetName, type DatasetName } from '../datasets/registry.js';
 import { parseSpaceName } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
-import { InputError } from '../util/errors.js';
+import { parseDecimal, parseDecimalInteger } from '../util/decimal.js';
+import { InputError, quoteInput } from '../util/errors.js';
+
+/**
+ * Free text from the command line before it reaches a parser whose error message echoes it:
+ * longer than `max` or with control characters, it is refused here with a short quoted prefix.
+ */
+export function plainText(flag: string, max: number, what: string): (text: string) => string {
+  return (text: string): string => {
+    // eslint-disable-next-line no-control-regex
+    if (text.length > max || /[\u0000-\u001f\u007f-\u009f]/.test(text)) throw new InputError(`${flag} ${quoteInput(text)} is not ${what}`);
+    return text;
+  };
+}
 
 export const spaceOption = () =>
-  new Option('--space <space>', 'search space: tss (topology) or sss (size)').default('tss').argParser(parseSpaceName);
+  new Option('--space <space>', 'search space: tss (topology) or sss (size)').default('tss')
+    .argParser((t) => parseSpaceName(plainText('--space', 40, 'a search space: use tss or sss')(t)));
 
 export const datasetOption = () =>
-  new Option('--dataset <dataset>', 'cifar10, cifar100 or ImageNet16-120').default('cifar10').argParser(parseDatasetName);
+  new Option('--dataset <dataset>', 'cifar10, cifar100 or ImageNet16-120').default('cifar10')
+    .argParser((t) => parseDatasetName(plainText('--dataset', 40, 'a dataset: use cifar10, cifar100 or ImageNet16-120')(t)));
 
-export function parseIntFlag(name: string, { min = -Infinity } = {}) {
+/** `--arch`: a TSS cell string is under 100 characters, an SSS one under 20. */
+export const archText = plainText('--arch', 200, 'an architecture: give a TSS cell string, SSS channels (64:64:56:64:24) or an index');
+
+/** `--proxies a,b` / `--proxy a`: proxy names are short; refuse long or binary text before it is echoed. */
+export function proxyListText(flag: string): (text: string) => string {
+  const whole = plainText(flag, 400, 'a list of proxy names (see --help)');
+  return (text: string) => {
+    whole(text);
+    for (const item of text.split(',')) plainText(flag, 40, 'a proxy name (see --help)')(item.trim());
+    return text;
+  };
+}
+
+export function parseIntFlag(name: string, { min = -Infinity, max = Number.MAX_SAFE_INTEGER } = {}) {
   return (text: string): number => {
-    const v = Number(text);
-    if (!Number.isInteger(v) || v < min) throw new InputError(`--${name} must be an integer${min > -Infinity ? ` >= ${min}` : ''}, got '${text}'`);
+    const v = parseDecimalInteger(text);
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      const range = min > -Infinity ? (max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` >= ${min}`) : '';
+      throw new InputError(`--${name} must be an integer${range}, got ${quoteInput(text)}`);
+    }
     return v;
   };
 }
 
-export function parseNumberFlag(name: string) {
+/**
+ * Seeds are integers 0..2^32-1: the generator (src/util/rng.ts) keeps 32 bits of a seed, so a
+ * larger one would silently repeat a smaller one's streams.
+ */
+export const MAX_SEED = 2 ** 32 - 1;
+
+export function parseSeedFlag(name: string) {
+  return parseIntFlag(name, { min: 0, max: MAX_SEED });
+}
+
+/** A finite decimal number; `positive` refuses zero and negative values (budgets, limits). */
+export function parseNumberFlag(name: string, { positive = false } = {}) {
   return (text: string): number => {
-    const v = Number(text);
-    if (!Number.isFinite(v)) throw new InputError(`--${name} must be a number, got '${text}'`);
+    const v = parseDecimal(text);
+    if (!Number.isFinite(v)) throw new InputError(`--${name} must be a number, got ${quoteInput(text)}`);
+    if (positive && !(v > 0)) throw new InputError(`--${name} must be greater than 0, got ${quoteInput(text)}`);
     return v;
   };
 }

@@ -22,18 +22,19 @@ export interface CifarFormat {
   /** Which of the label bytes is the class label (CIFAR-100: 1 = fine). */
   labelIndex: number;
   classes: number;
+  /** CIFAR-100: classes of the coarse label (the other label byte), checked though unused. */
+  coarseClasses?: number;
 }
 
 export const CIFAR10_FORMAT: CifarFormat = { labelBytes: 1, labelIndex: 0, classes: 10 };
-export const CIFAR100_FORMAT: CifarFormat = { labelBytes: 2, labelIndex: 1, classes: 100 };
+export const CIFAR100_FORMAT: CifarFormat = { labelBytes: 2, labelIndex: 1, classes: 100, coarseClasses: 20 };
 
 /** Decode the records of a buffer; `path` is only used in error messages. */
 export function parseCifarRecords(bytes: Uint8Array, format: CifarFormat, path: string): RawImages {
   const rec = format.labelBytes + CIFAR_IMAGE_BYTES;
   if (bytes.length % rec !== 0) {
     throw new DataError(
-      `truncated: ${path} has ${bytes.length} bytes, not a multiple of ${rec}-byte records ` +
-        `(the file is damaged or not in the CIFAR binary format; re-download it: ${FETCH_HINT})`,
+      `truncated: ${path} has ${bytes.length} bytes, not a multiple of ${rec}-byte records; re-download it (${FETCH_HINT})`,
     );
   }
   const n = bytes.length / rec;
@@ -45,6 +46,13 @@ export function parseCifarRecords(bytes: Uint8Array, format: CifarFormat, path: 
     if (label >= format.classes) {
       throw new DataError(
         `bad label in ${path}: record ${i} has class ${label}, expected 0..${format.classes - 1} ` +
+          `(wrong file for this dataset?)`,
+      );
+    }
+    // A valid fine label with a coarse byte out of range means misaligned or foreign records.
+    if (format.coarseClasses !== undefined && bytes[o] >= format.coarseClasses) {
+      throw new DataError(
+        `bad label in ${path}: record ${i} has coarse class ${bytes[o]}, expected 0..${format.coarseClasses - 1} ` +
           `(wrong file for this dataset?)`,
       );
     }

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { DataError } from '../util/errors.js';
 import { concatImages, FETCH_HINT, numberedFiles, readDataFile, type RawImages } from './files.js';
-import { NdArray, toIntArray, unpickle } from './pickle.js';
+import { ForbiddenGlobalError, NdArray, toIntArray, unpickle } from './pickle.js';
 import type { Split } from './cifar.js';
 
 export const IMAGENET16_DIR = 'ImageNet16';
@@ -17,10 +17,7 @@ export const IMAGENET16_IMAGE_BYTES = 3 * 16 * 16;
 export const IMAGENET16_CLASSES = 1000;
 
 function corrupt(path: string, why: string): DataError {
-  return new DataError(
-    `corrupt ImageNet16 file ${path}: ${why} (expected a pickled dict {data: uint8 [N, 768], labels: [1..1000]}; ` +
-      `re-download it: ${FETCH_HINT})`,
-  );
+  return new DataError(`corrupt ImageNet16 file ${path}: ${why}; re-download it (${FETCH_HINT})`);
 }
 
 function getKey(dict: Map<unknown, unknown>, key: string): unknown {
@@ -38,6 +35,7 @@ export function parseImageNet16Pickle(bytes: Uint8Array, path: string): RawImage
   try {
     obj = unpickle(bytes);
   } catch (e) {
+    if (e instanceof ForbiddenGlobalError) throw new DataError(`${path}: ${e.message}; replace it with the official file (${FETCH_HINT})`);
     throw corrupt(path, `cannot unpickle it (${(e as Error).message})`);
   }
   if (!(obj instanceof Map)) throw corrupt(path, 'the pickle is not a dict');

@@ -1,17 +1,22 @@
 /**
- * Python pickles with numpy arrays inside, on top of the `pickleparser` package.
+ * The one Python-pickle reader of mfnas, shared by the ImageNet16 loader (./imagenet16.ts) and
+ * the NATS-Bench importer (../benchmark/import/). Built on the `pickleparser` package, which
+ * handles every pickle opcode but, left to itself, turns any global a pickle names (e.g.
+ * `os.system`) into a stand-in object and lets REDUCE "call" it. Here a global resolves only if
+ * it is on ALLOWED_GLOBALS — exactly those the official ImageNet16 and NATS-Bench files use,
+ * each mapped to a small JS function — and anything else makes the whole file be refused.
+ * Nothing in a pickle can run code.
  *
- * pickleparser handles every pickle opcode; what it cannot do by itself is turn the numpy
- * objects into data. A numpy array is pickled (protocol 2) as
+ * A numpy array is pickled (protocol 2) as
  *
  *     numpy.core.multiarray._reconstruct(numpy.ndarray, (0,), b'b')      -- REDUCE
  *       .__setstate__((version, shape, dtype, is_fortran, raw_bytes))    -- BUILD
  *     dtype = numpy.dtype('u1', False, True).__setstate__((3, '|', ...))
  *
- * so we register small stand-ins for `_reconstruct`, `numpy.ndarray` and `numpy.dtype` with a
- * NameRegistry: `_reconstruct` returns an empty `NdArray`, and the parser's BUILD step calls its
- * `__setstate__`, which stores shape, dtype and the raw bytes. The raw bytes reach us in one of
- * two forms:
+ * so `_reconstruct` returns an empty `NdArray`, and the parser's BUILD step calls its
+ * `__setstate__`, which stores shape, dtype and the raw bytes. A numpy scalar (NATS-Bench's
+ * params, latency, …) is `numpy.core.multiarray.scalar(dtype, raw_bytes)` and becomes a JS
+ * number; `collections.OrderedDict` becomes a Map. Raw bytes reach us in one of two forms:
  *   - Python 3 writers (protocol 2 has no bytes opcode) emit `_codecs.encode(<str>, 'latin1')`
  *     with the bytes as a latin-1 text string; we register `_codecs.encode` to undo it.
  *   - Python 2 writers (the original downsampled-ImageNet files) emit a BINSTRING. Python 3
@@ -21,7 +26,8 @@
  *     byte 0..255 map to the code point of the same value.
  * Latin-1 strings convert back to bytes losslessly with Buffer.from(s, 'latin1').
  */
-import { BufferReader, NameRegistry, Parser } from 'pickleparser';
+import { BufferReader, Parser } from 'pickleparser';
+import { quoteInput } from '../util/errors.js';
 
 /** A numpy dtype as far as we need it: kind + item size + byte order. */
 export class NpDtype {
@@ -75,7 +81,7 @@ function describe(v: unknown): string {
     const name = (v as { __name__?: unknown }).__name__;
     return typeof name === 'string' ? `a ${name} object` : 'an object';
   }
-  return typeof v === 'string' ? `the string '${v.slice(0, 20)}'` : String(v);
+  return typeof v === 'string' ? `the string ${quoteInput(v, { max: 20 })}` : String(v);
 }
 
 /** Raw bytes from a pickle value: bytes objects arrive as Uint8Array, py2 str as latin-1 text. */
@@ -114,34 +120,88 @@ function frombuffer(buf: unknown, dtype: unknown, shape: unknown, order: unknown
   return a;
 }
 
-function makeRegistry(): NameRegistry {
-  const reg = new NameRegistry();
-  const dtype = (spec: unknown) => new NpDtype(spec);
-  for (const mod of ['numpy.core.multiarray', 'numpy._core.multiarray']) {
-    reg.register(mod, '_reconstruct', reconstruct);
+/** numpy.core.multiarray.scalar(dtype, raw): the value of a numpy scalar as a JS number (or boolean). */
+function numpyScalar(dtype: unknown, raw: unknown): number | boolean {
+  if (!(dtype instanceof NpDtype)) throw new Error(`numpy scalar with dtype ${describe(dtype)}`);
+  const { code, byteOrder } = dtype;
+  const bytes = toBytes(raw, `numpy ${code} scalar`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const little = byteOrder !== '>';
+  const need = (n: number) => {
+    if (bytes.length < n) throw new Error(`numpy ${code} scalar with ${bytes.length} bytes`);
+  };
+  switch (code) {
+    case 'f8': need(8); return view.getFloat64(0, little);
+    case 'f4': need(4); return view.getFloat32(0, little);
+    case 'i8': need(8); return Number(view.getBigInt64(0, little));
+    case 'u8': need(8); return Number(view.getBigUint64(0, little));
+    case 'i4': need(4); return view.getInt32(0, little);
+    case 'u4': need(4); return view.getUint32(0, little);
+    case 'i2': need(2); return view.getInt16(0, little);
+    case 'u2': need(2); return view.getUint16(0, little);
+    case 'i1': need(1); return view.getInt8(0);
+    case 'u1': need(1); return view.getUint8(0);
+    case 'b1': need(1); return view.getUint8(0) !== 0;
+    default: throw new Error(`unsupported numpy scalar type ${quoteInput(code, { max: 20 })}`);
   }
-  for (const mod of ['numpy.core.numeric', 'numpy._core.numeric']) {
-    reg.register(mod, '_frombuffer', frombuffer);
-  }
-  reg.register('numpy', 'ndarray', NdArray);
-  reg.register('numpy', 'dtype', dtype);
-  reg.register('_codecs', 'encode', (text: unknown, encoding: unknown) => {
-    const enc = typeof encoding === 'string' ? encoding.toLowerCase().replace(/[-_]/g, '') : '';
-    if (typeof text !== 'string' || !['latin1', 'iso88591'].includes(enc)) {
-      throw new Error(`unsupported _codecs.encode(${describe(text)}, ${describe(encoding)})`);
-    }
-    return latin1Bytes(text, 'encoded bytes');
-  });
-  return reg;
 }
 
+function codecsEncode(text: unknown, encoding: unknown): Uint8Array {
+  const enc = typeof encoding === 'string' ? encoding.toLowerCase().replace(/[-_]/g, '') : '';
+  if (typeof text !== 'string' || !['latin1', 'iso88591'].includes(enc)) {
+    throw new Error(`unsupported _codecs.encode(${describe(text)}, ${describe(encoding)})`);
+  }
+  return latin1Bytes(text, 'encoded bytes');
+}
+
+type PyCallable = (new (...args: any[]) => any) | ((...args: any[]) => any);
+
 /**
- * Unpickle a buffer. Dicts come back as Map (keys may be any pickle value), tuples and lists as
- * arrays, numpy arrays as NdArray. Throws a plain Error on corrupt input; callers wrap it in a
- * DataError that names the file.
+ * Every Python global a pickle may name, as `module.name` — the union of what the official
+ * downsampled-ImageNet batches and NATS-Bench "simple" files reference (numpy >= 2 writes
+ * `numpy._core` where older versions wrote `numpy.core`).
+ */
+const GLOBALS: ReadonlyMap<string, PyCallable> = new Map<string, PyCallable>([
+  ['numpy.core.multiarray._reconstruct', reconstruct],
+  ['numpy._core.multiarray._reconstruct', reconstruct],
+  ['numpy.core.numeric._frombuffer', frombuffer],
+  ['numpy._core.numeric._frombuffer', frombuffer],
+  ['numpy.core.multiarray.scalar', numpyScalar],
+  ['numpy._core.multiarray.scalar', numpyScalar],
+  ['numpy.ndarray', NdArray],
+  ['numpy.dtype', (spec: unknown) => new NpDtype(spec)],
+  ['collections.OrderedDict', (items?: unknown) => new Map(Array.isArray(items) ? (items as [unknown, unknown][]) : [])],
+  ['_codecs.encode', codecsEncode],
+]);
+
+export const ALLOWED_GLOBALS: readonly string[] = [...GLOBALS.keys()];
+
+/** Thrown for a pickle that names a global outside ALLOWED_GLOBALS. */
+export class ForbiddenGlobalError extends Error {
+  constructor(readonly global: string) {
+    super(`the pickle references the Python global ${global}, which data files never contain; the file was refused`);
+    this.name = 'ForbiddenGlobalError';
+  }
+}
+
+const allowListResolver = {
+  resolve(module: unknown, name: unknown) {
+    // STACK_GLOBAL takes module and name from the stack: they need not even be strings.
+    const key = `${String(module)}.${String(name)}`;
+    const f = typeof module === 'string' && typeof name === 'string' ? GLOBALS.get(key) : undefined;
+    if (f === undefined) throw new ForbiddenGlobalError(/^[\w.]{1,80}$/.test(key) ? key : quoteInput(key));
+    return f;
+  },
+};
+
+/**
+ * Unpickle a buffer. Dicts come back as Map (keys may be any pickle value), tuples, lists and
+ * sets as arrays, numpy arrays as NdArray, numpy scalars as numbers. Throws a plain Error on
+ * corrupt input (ForbiddenGlobalError for a global outside ALLOWED_GLOBALS); callers wrap it in
+ * a DataError that names the file.
  */
 export function unpickle(buffer: Uint8Array): unknown {
-  const parser = new Parser({ nameResolver: makeRegistry(), unpicklingTypeOfDictionary: 'Map' });
+  const parser = new Parser({ nameResolver: allowListResolver, unpicklingTypeOfDictionary: 'Map', unpicklingTypeOfSet: 'array' });
   return parser.read(new Latin1Reader(buffer));
 }
 

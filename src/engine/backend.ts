@@ -23,6 +23,7 @@ import { isMainThread } from 'node:worker_threads';
 import { registerCustomKernels } from './kernels/index.js';
 import { makeNativeKernels } from './kernels/native.js';
 import { tryLoadNativeKernels, type NativeKernels } from '../native/index.js';
+import { InputError } from '../util/errors.js';
 
 export type EngineBackend = 'auto' | 'native' | 'wasm' | 'node' | 'cpu';
 export type ActiveBackend = 'native' | 'wasm' | 'node' | 'cpu';
@@ -66,7 +67,7 @@ export function requestedBackend(opts?: InitEngineOptions): EngineBackend {
   const env = process.env.MFNAS_ENGINE?.trim().toLowerCase();
   if (env) {
     if (!VALID.has(env as EngineBackend)) {
-      throw new Error(`MFNAS_ENGINE=${env} is not one of auto, native, wasm, node, cpu`);
+      throw new InputError(`MFNAS_ENGINE=${JSON.stringify(env.slice(0, 20))} is not an engine: use auto, native, wasm, node or cpu`);
     }
     return env as EngineBackend;
   }
@@ -180,15 +181,9 @@ async function activate(name: ActiveBackend, opts?: InitEngineOptions): Promise<
  * Resolves with what is in use.
  */
 export async function initEngine(opts?: InitEngineOptions): Promise<EngineInfo> {
-  const req = requestedBackend(opts);
   if (pending) await pending.catch(() => undefined);
-  let target: ActiveBackend;
-  if (req === 'auto') {
-    if (current) return current; // any initialised backend satisfies 'auto'
-    target = (await tryLoadNode()) ? 'node' : nativeOrNotice() ? 'native' : 'wasm';
-  } else {
-    target = req;
-  }
+  if (current && requestedBackend(opts) === 'auto') return current; // any initialised backend satisfies 'auto'
+  const target = await resolveBackend(opts);
   if (current && current.backend === target && tf.getBackend() === current.tfBackend) return current;
   pending = activate(target, opts);
   try {
@@ -197,6 +192,34 @@ export async function initEngine(opts?: InitEngineOptions): Promise<EngineInfo> 
   } finally {
     pending = null;
   }
+}
+
+/**
+ * The backend `initEngine(opts)` activates, without activating it: a worker pool's owner resolves
+ * it once and hands it to every worker, so one run never mixes engines.
+ */
+export async function resolveBackend(opts?: InitEngineOptions): Promise<ActiveBackend> {
+  const req = requestedBackend(opts);
+  if (req !== 'auto') return req;
+  if (current) return current.backend;
+  return (await tryLoadNode()) ? 'node' : nativeOrNotice() ? 'native' : 'wasm';
+}
+
+/**
+ * Version of the arithmetic of mfnas's own kernels per engine. Engines agree only to float32
+ * tolerance, so a score is cached under the engine that computed it; bump a number whenever a
+ * kernel change moves results by even one bit (native 2: fixed convolution formats and
+ * thread-count-independent reductions).
+ */
+const KERNEL_ARITHMETIC: Record<ActiveBackend, number> = { native: 2, wasm: 1, node: 1, cpu: 1 };
+
+/** Names an engine down to the versions that fix its bits, e.g. `native:2:tfjs-4.22.0:onednn-2.6.3`. */
+export function engineKey(backend: ActiveBackend): string {
+  const base = `${backend}:${KERNEL_ARITHMETIC[backend]}:tfjs-${tf.version_core}`;
+  if (backend !== 'native') return base;
+  const { kernels, reason } = tryLoadNativeKernels();
+  if (!kernels) throw new Error(`MFNAS engine 'native' is unavailable: ${reason}`);
+  return `${base}:onednn-${kernels.dnnlVersion}`;
 }
 
 /** The active engine, or null before `initEngine()`. */

@@ -11,11 +11,12 @@
  *
  * ImageNet16-120 cannot be downloaded without accepting the ImageNet licence:
  * `imagenet16Instructions()` says where to get it and `installImageNet16` copies/extracts the
- * pickle files from archives or folders the user already has.
+ * pickle files from archives or folders the user already has, and installs them all or none.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { DataError, InputError } from '../util/errors.js';
+import { moveFilesIntoPlace } from '../util/atomicWrite.js';
+import { DataError, InputError, quotePath } from '../util/errors.js';
 import { md5File, normalizeMd5 } from './checksum.js';
 import { downloadFile } from './download.js';
 import { extractTar, listFiles, looksLikeTar } from './extract.js';
@@ -162,7 +163,7 @@ export async function fetchCifar(options: FetchCifarOptions): Promise<FetchCifar
   }
   if (await exists(to)) {
     const st = await fsp.stat(to);
-    if (!st.isDirectory()) throw new InputError(`--to ${to} is a file; give a directory`);
+    if (!st.isDirectory()) throw new InputError(`--to ${quotePath(to)} is a file; give a directory`);
   }
   const created = await ensureDir(to);
   const archive = path.join(to, spec.archiveName);
@@ -196,8 +197,16 @@ export async function fetchCifar(options: FetchCifarOptions): Promise<FetchCifar
     await extractTar(archive, stage);
     const staged = path.join(stage, spec.dirName);
     const { files, warnings } = await checkCifarDir(staged, spec, archive);
-    if (await exists(target)) await fsp.rename(target, path.join(stage, 'previous'));
-    await fsp.rename(staged, target);
+    const previous = path.join(stage, 'previous');
+    const hadPrevious = await exists(target);
+    if (hadPrevious) await fsp.rename(target, previous);
+    try {
+      await fsp.rename(staged, target);
+    } catch (e) {
+      // The stage is deleted below: put the dataset that was there back first.
+      if (hadPrevious) await fsp.rename(previous, target).catch(() => undefined);
+      throw e;
+    }
     if (!options.keepArchive) await fsp.rm(archive, { force: true });
     return {
       dataset: spec.name, path: target, alreadyPresent: false, downloaded, archiveBytes,
@@ -251,7 +260,7 @@ const TAIL_BYTES = 4 * 1024 * 1024;
  */
 export async function checkImagenetPickle(file: string): Promise<void> {
   const fail = (problem: string) =>
-    new DataError(`${file}: ${problem}; expected a downsampled-ImageNet pickle (dict with 'data' and 'labels') from Imagenet16_train/Imagenet16_val — re-download or re-extract it`);
+    new DataError(`${file}: ${problem}; expected an ImageNet16 pickle from Imagenet16_train/_val — re-download or re-extract it`);
   const fh = await fsp.open(file, 'r');
   try {
     const size = (await fh.stat()).size;
@@ -300,11 +309,11 @@ export interface InstallImageNet16Result {
 
 /** Copy/extract the ImageNet16 pickle files into `to/ImageNet16/` after checking them. */
 export async function installImageNet16(options: InstallImageNet16Options): Promise<InstallImageNet16Result> {
-  if (options.from.length === 0) throw new InputError(`no --from given.\n${imagenet16Instructions(options.to)}`);
+  if (options.from.length === 0) throw new InputError('no --from given: pass the ImageNet16 archives or folders (run `mfnas data fetch ImageNet16-120` for where to get them)');
   const to = path.resolve(options.to);
   const target = path.join(to, IMAGENET16_DIR);
   for (const src of options.from) {
-    if (!(await exists(src))) throw new InputError(`--from ${src}: no such file or folder`);
+    if (!(await exists(src))) throw new InputError(`--from ${quotePath(src)}: no such file or folder`);
   }
   const created = await ensureDir(to);
   let stage: string | null = null;
@@ -313,7 +322,7 @@ export async function installImageNet16(options: InstallImageNet16Options): Prom
     const found = new Map<string, string>(); // name -> current path
     const add = (name: string, file: string, src: string) => {
       const prev = found.get(name);
-      if (prev !== undefined) throw new InputError(`${name} is found twice (${prev} and ${file} from ${src}); pass each file once`);
+      if (prev !== undefined) throw new InputError(`${name} is found twice (${quotePath(prev)} and ${quotePath(file)}); pass each file once`);
       found.set(name, file);
     };
     let n = 0;
@@ -327,23 +336,23 @@ export async function installImageNet16(options: InstallImageNet16Options): Prom
       } else if (IMAGENET16_NAME.test(path.basename(src))) {
         add(path.basename(src), src, src);
       } else if (/\.zip$/i.test(src)) {
-        throw new InputError(`--from ${src}: zip archives are not supported; unzip it and pass the folder`);
+        throw new InputError(`--from ${quotePath(src)}: zip archives are not supported; unzip it and pass the folder`);
       } else if (looksLikeTar(src)) {
         const sub = path.join(stage, `src${n++}`);
         await extractTar(src, sub, { filter: (p) => IMAGENET16_NAME.test(path.posix.basename(p)) });
         for (const rel of await listFiles(sub)) add(path.posix.basename(rel), path.join(sub, rel), src);
       } else {
-        throw new InputError(`--from ${src}: not a folder, a .tar/.tar.gz archive or a train_data_batch_*/val_data file`);
+        throw new InputError(`--from ${quotePath(src)}: not a folder, a .tar/.tar.gz archive or a train_data_batch_*/val_data file`);
       }
     }
     if (found.size === 0) {
       throw new DataError(
-        `no train_data_batch_* or val_data file in ${options.from.join(', ')}; pass Imagenet16_train.tar.gz / Imagenet16_val.tar.gz ` +
-          'or the folders extracted from them',
+        `no train_data_batch_* or val_data file in ${options.from.slice(0, 2).map(quotePath).join(', ')}${options.from.length > 2 ? ', …' : ''}; ` +
+          'pass Imagenet16_train.tar.gz / Imagenet16_val.tar.gz or the folders extracted from them',
       );
     }
     for (const file of found.values()) await checkImagenetPickle(file);
-    // Stage copies inside DIR, then rename each into place (atomic per file).
+    // Stage copies inside DIR (same filesystem), then rename them into place all or none.
     const staged = new Map<string, string>();
     for (const [name, file] of found) {
       if (file.startsWith(stage + path.sep)) {
@@ -354,8 +363,7 @@ export async function installImageNet16(options: InstallImageNet16Options): Prom
         staged.set(name, dst);
       }
     }
-    await fsp.mkdir(target, { recursive: true });
-    for (const [name, file] of staged) await fsp.rename(file, path.join(target, name));
+    moveFilesIntoPlace([...staged].map(([name, file]) => ({ from: file, to: path.join(target, name) })));
     const present = new Set(await fsp.readdir(target));
     const installed = [...found.keys()].sort(byBatchName);
     return { path: target, installed, missing: IMAGENET16_FILES.filter((f) => !present.has(f)) };

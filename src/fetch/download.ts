@@ -20,7 +20,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DataError, InputError } from '../util/errors.js';
+import { DataError, InputError, oneLine, quoteInput } from '../util/errors.js';
 import { md5File } from './checksum.js';
 
 export interface DownloadOptions {
@@ -63,20 +63,26 @@ interface Opened {
 /** A failure worth retrying (the .part file stays, the transfer can resume). */
 class TransientError extends Error {}
 
-function openUrl(url: string, headers: Record<string, string>, idleTimeoutMs: number, depth = 0): Promise<Opened> {
-  let parsed: URL;
+/** `text` as an http(s) URL (resolved against `base` for a redirect's Location), or an error saying why not. */
+function httpUrl(text: string, base?: URL): URL {
+  let parsed: URL | null = null;
   try {
-    parsed = new URL(url);
+    parsed = new URL(text, base);
   } catch {
-    throw new InputError(`'${url}' is not a valid URL: give an http:// or https:// address`);
+    // reported below
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new InputError(`'${url}' is not an http:// or https:// URL`);
-  }
-  const mod = parsed.protocol === 'https:' ? https : http;
+  // A redirect must not lead to file:, data: or other schemes: only the network is downloaded from.
+  if (parsed?.protocol === 'http:' || parsed?.protocol === 'https:') return parsed;
+  const what = parsed ? 'not an http:// or https:// URL' : 'not a valid URL';
+  if (base) throw new DataError(`${quoteInput(base.href)} redirected to ${quoteInput(parsed?.href ?? text)}, ${what}; use --url with a direct link`);
+  throw new InputError(`${quoteInput(text)} is ${what}: give an http:// or https:// address`);
+}
+
+function openUrl(url: URL, headers: Record<string, string>, idleTimeoutMs: number, depth = 0): Promise<Opened> {
+  const mod = url.protocol === 'https:' ? https : http;
   return new Promise<Opened>((resolve, reject) => {
     const req = mod.get(
-      parsed,
+      url,
       { headers: { 'User-Agent': 'mfnas', 'Accept-Encoding': 'identity', ...headers } },
       (res) => {
         const status = res.statusCode ?? 0;
@@ -84,13 +90,21 @@ function openUrl(url: string, headers: Record<string, string>, idleTimeoutMs: nu
         if ([301, 302, 303, 307, 308].includes(status) && location) {
           res.resume();
           if (depth >= MAX_REDIRECTS) {
-            reject(new DataError(`${url}: too many redirects (more than ${MAX_REDIRECTS}); check the URL or use --url`));
+            reject(new DataError(`${quoteInput(url.href)}: too many redirects (more than ${MAX_REDIRECTS}); check the URL or use --url`));
             return;
           }
-          openUrl(new URL(location, parsed).toString(), headers, idleTimeoutMs, depth + 1).then(resolve, reject);
+          // Inside this callback a throw would escape the promise and crash the process.
+          let next: URL;
+          try {
+            next = httpUrl(location, url);
+          } catch (e) {
+            reject(e);
+            return;
+          }
+          openUrl(next, headers, idleTimeoutMs, depth + 1).then(resolve, reject);
           return;
         }
-        resolve({ res, req, finalUrl: parsed.toString() });
+        resolve({ res, req, finalUrl: url.toString() });
       },
     );
     req.setTimeout(idleTimeoutMs, () => {
@@ -121,6 +135,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Download `url` to `dest` (see the module comment for resume and verification rules). */
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
   const { url, dest } = options;
+  const target = httpUrl(url);
+  const shown = quoteInput(url);
   const retries = options.retries ?? 3;
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
@@ -140,7 +156,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     requests++;
     let opened: Opened;
     try {
-      opened = await openUrl(url, start > 0 ? { Range: `bytes=${start}-` } : {}, idleTimeoutMs);
+      opened = await openUrl(target, start > 0 ? { Range: `bytes=${start}-` } : {}, idleTimeoutMs);
     } catch (e) {
       if (!(e instanceof TransientError)) throw e;
       lastError = e.message;
@@ -177,7 +193,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     if (status !== 200 && status !== 206) {
       res.resume();
       throw new DataError(
-        `${url}: the server answered HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() +
+        `${shown}: the server answered HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() +
           '; check the URL (or pass another mirror with --url)',
       );
     }
@@ -238,7 +254,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   if (lastError) {
     const have = await fileSize(part);
     throw new DataError(
-      `download of ${url} failed after ${requests} request(s): ${lastError}. ` +
+      `download of ${shown} failed after ${requests} request(s): ${oneLine(lastError, 80)}. ` +
         (have > 0
           ? `${have} bytes are kept in ${part}; run the same command again to resume`
           : 'check the network connection (or use --url for another mirror) and try again'),
@@ -249,9 +265,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   if (expectedMd5 !== null && md5 !== expectedMd5) {
     await fsp.rm(part, { force: true });
     throw new DataError(
-      `${url}: checksum mismatch — the downloaded file has MD5 ${md5}, expected ${expectedMd5}. ` +
-        'The file is corrupt or not the official archive and was deleted. Try again, use another mirror with --url, ' +
-        'or pass --md5 if you deliberately use a different file',
+      `${shown}: checksum mismatch (MD5 ${md5}, expected ${expectedMd5}); the file was deleted. ` +
+        'Try again, use another mirror with --url, or --md5 for a different file',
     );
   }
   await fsp.rename(part, dest);

@@ -3,18 +3,21 @@
  * proxy batches and the seeds. Two scores are comparable exactly when their contexts agree, and
  * the context's key is part of the score-cache key.
  */
+import { createHash } from 'node:crypto';
 import type { Batch } from '../datasets/batches.js';
 import { DEFAULT_BATCHES, DEFAULT_BATCH_SIZE, makeProxyBatches } from '../datasets/batches.js';
 import { loadImageSet } from '../datasets/imageSet.js';
 import type { DatasetName } from '../datasets/registry.js';
 import type { SpaceName } from '../spaces/types.js';
-import { settingsKey, type ScoreSettings } from '../storage/scoreCache.js';
+import { inputKey, type ScoreSettings } from '../storage/scoreCache.js';
 
 export interface ProxyContext {
   readonly space: SpaceName;
   readonly dataset: DatasetName;
   readonly settings: ScoreSettings;
   readonly batches: readonly Batch[];
+  /** Fingerprint of the bytes of `batches` (see `fingerprintBatches`). */
+  readonly dataFingerprint: string;
 }
 
 export interface ProxyContextOptions {
@@ -39,9 +42,25 @@ export function createProxyContext(o: ProxyContextOptions): ProxyContext {
   };
   const set = loadImageSet(o.dataset, { dataDir: o.dataDir ?? undefined, split: 'train' });
   const batches = makeProxyBatches(set, { batchSize: settings.batchSize, batches: settings.batches, seed: settings.dataSeed });
-  return { space: o.space, dataset: o.dataset, settings, batches };
+  return { space: o.space, dataset: o.dataset, settings, batches, dataFingerprint: fingerprintBatches(batches) };
 }
 
+/**
+ * SHA-256 (first 16 hex digits) of exactly what the networks see: every batch's shape, pixels
+ * and labels. Another data folder, another image sample or another transform gives another
+ * fingerprint, so a cached score can never come from other data.
+ */
+export function fingerprintBatches(batches: readonly Batch[]): string {
+  const h = createHash('sha256');
+  for (const b of batches) {
+    h.update(Int32Array.from([b.n, b.height, b.width]));
+    h.update(new Uint8Array(b.x.buffer, b.x.byteOffset, b.x.byteLength));
+    h.update(new Uint8Array(b.labels.buffer, b.labels.byteOffset, b.labels.byteLength));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** The part of the score-cache key that names the proxy input. */
 export function contextKey(ctx: ProxyContext): string {
-  return settingsKey(ctx.settings);
+  return inputKey(ctx.settings, ctx.dataFingerprint);
 }

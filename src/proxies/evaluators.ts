@@ -4,7 +4,7 @@
  * architectures in parallel.
  */
 import os from 'node:os';
-import { initEngine, nativeOrNotice, requestedBackend } from '../engine/backend.js';
+import { initEngine } from '../engine/backend.js';
 import type { ProxyContext } from './context.js';
 import { InProcessEvaluator, type Evaluator } from './scorer.js';
 import { PoolEvaluator } from './poolEvaluator.js';
@@ -19,6 +19,5 @@ export async function createEvaluator(ctx: ProxyContext, opts: { workers?: numbe
     await initEngine();
     return new InProcessEvaluator(ctx);
   }
-  if (requestedBackend() === 'auto') nativeOrNotice();
   return PoolEvaluator.start(ctx, workers);
 }

@@ -18,22 +18,25 @@ export function isAllZero(layer: LayerGradients): boolean {
 }
 
 /**
- * Elementwise m = |mean over batches| and the population std (ddof 0) over batches, computed in
- * float64 (the statistic divides small numbers; float32 sums lose digits across batches).
+ * Elementwise statistics over batches, computed in float64 (the statistics divide small numbers;
+ * float32 sums lose digits across batches): `absMean` = |mean g| (intgrad's m), `meanAbs` =
+ * mean |g| (ZiCo's a) and the population std (ddof 0).
  */
-export function batchMoments(layer: LayerGradients): { absMean: Float64Array; std: Float64Array } {
+export function batchMoments(layer: LayerGradients): { absMean: Float64Array; meanAbs: Float64Array; std: Float64Array } {
   const B = layer.perBatch.length;
   const n = layer.perBatch[0]?.length ?? 0;
   const absMean = new Float64Array(n);
+  const meanAbs = new Float64Array(n);
   const std = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    let sum = 0;
-    for (let b = 0; b < B; b++) sum += layer.perBatch[b][i];
+    let sum = 0, sumAbs = 0;
+    for (let b = 0; b < B; b++) { const g = layer.perBatch[b][i]; sum += g; sumAbs += Math.abs(g); }
     const mean = sum / B;
     let sq = 0;
     for (let b = 0; b < B; b++) { const d = layer.perBatch[b][i] - mean; sq += d * d; }
     absMean[i] = Math.abs(mean);
+    meanAbs[i] = sumAbs / B;
     std[i] = Math.sqrt(sq / B);
   }
-  return { absMean, std };
+  return { absMean, meanAbs, std };
 }

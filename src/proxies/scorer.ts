@@ -14,11 +14,15 @@ import { formatSssChannels, parseSssChannels } from '../spaces/sss.js';
 import { buildNetworkSpec } from '../networks/index.js';
 import { contextKey, type ProxyContext } from './context.js';
 import { evaluateProxies, type ProxyScores } from './evaluate.js';
-import type { ProxyName } from './registry.js';
+import { InputError } from '../util/errors.js';
+import { activeBackend, engineKey } from '../engine/backend.js';
+import { PROXIES, type ProxyName } from './registry.js';
 
 export interface Evaluation {
   readonly scores: ProxyScores;
   readonly seconds: number;
+  /** `engineKey` of the engine that computed the scores. */
+  readonly engine: string;
 }
 
 /** Runs proxies on one architecture (given in canonical-representative string form). */
@@ -26,18 +30,23 @@ export interface Evaluator {
   evaluate(arch: string, proxies: readonly ProxyName[]): Promise<Evaluation>;
   /** How many evaluations can usefully run at once. */
   readonly concurrency: number;
+  /** `engineKey` of the engine every evaluation runs on (part of the score-cache key). */
+  readonly engine: string;
   close(): Promise<void>;
 }
 
 /** Evaluates on the calling thread (the engine must be initialised). */
 export class InProcessEvaluator implements Evaluator {
   readonly concurrency = 1;
-  constructor(private readonly ctx: ProxyContext) {}
+  readonly engine: string;
+  constructor(private readonly ctx: ProxyContext) {
+    this.engine = engineKey(activeBackend());
+  }
   async evaluate(arch: string, proxies: readonly ProxyName[]): Promise<Evaluation> {
     const t0 = performance.now();
     const spec = buildNetworkSpec(this.ctx.space, arch, this.ctx.dataset);
     const scores = evaluateProxies(spec, this.ctx.batches, proxies, { initSeed: this.ctx.settings.initSeed });
-    return { scores, seconds: (performance.now() - t0) / 1000 };
+    return { scores, seconds: (performance.now() - t0) / 1000, engine: this.engine };
   }
   async close(): Promise<void> {}
 }
@@ -85,9 +94,11 @@ export class Scorer {
   }
 
   async score(arch: string, proxies: readonly ProxyName[]): Promise<ScoredArchitecture> {
+    this.checkProxies(proxies);
     const r = this.resolve(arch);
-    const key = { space: this.ctx.space, dataset: this.ctx.dataset, canonical: r.canonical, settings: contextKey(this.ctx) };
-    const cached = { ...(this.options.cache?.get(key) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
+    const key = { space: this.ctx.space, dataset: this.ctx.dataset, canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
+    const versions = proxies.map((p) => PROXIES[p]);
+    const cached = { ...(this.options.cache?.get(key, versions) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
     const missing = proxies.filter((p) => !(p in cached));
     if (missing.length === 0) {
       return { ...r, scores: pick(cached, proxies), seconds: 0, cached: true };
@@ -103,14 +114,28 @@ export class Scorer {
     try {
       const ev = await pending;
       if (owner) {
+        if (ev.engine !== key.engine) {
+          throw new Error(`internal: an evaluation ran on ${ev.engine}, the run's engine is ${key.engine}`);
+        }
         this.evaluatedCount++;
         this.proxySeconds += ev.seconds;
-        this.options.cache?.put(key, ev.scores as Record<string, number>, ev.seconds);
+        this.options.cache?.put(key, ev.scores as Record<string, number>, versions, ev.seconds);
         this.memo.set(r.canonical, { ...(this.memo.get(r.canonical) ?? {}), ...(ev.scores as Record<string, number>) });
       }
       return { ...r, scores: pick({ ...cached, ...ev.scores }, proxies), seconds: owner ? ev.seconds : 0, cached: false };
     } finally {
       if (owner) this.inflight.delete(flightKey);
+    }
+  }
+
+  /** Refuses, before any work, proxies the run's batch settings cannot support. */
+  private checkProxies(proxies: readonly ProxyName[]): void {
+    for (const p of proxies) {
+      const need = PROXIES[p].minBatches;
+      if (this.ctx.settings.batches < need) {
+        throw new InputError(`${p} needs at least ${need} proxy batches (it divides by the spread over batches), ` +
+          `got --batches ${this.ctx.settings.batches}: use --batches ${need} or more, or leave ${p} out`);
+      }
     }
   }
 

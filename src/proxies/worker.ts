@@ -5,7 +5,7 @@
 import { workerData } from 'node:worker_threads';
 import { initEngine } from '../engine/backend.js';
 import { serveWorker } from '../engine/pool.js';
-import type { ProxyContext } from './context.js';
+import type { ProxyWorkerData } from './poolEvaluator.js';
 import type { ProxyName } from './registry.js';
 import { InProcessEvaluator, type Evaluation } from './scorer.js';
 
@@ -14,7 +14,7 @@ export interface ProxyTask {
   readonly proxies: readonly ProxyName[];
 }
 
-const ctx = workerData as ProxyContext;
-const ready = initEngine().then(() => new InProcessEvaluator(ctx));
+const ctx = workerData as ProxyWorkerData;
+const ready = initEngine({ backend: ctx.backend }).then(() => new InProcessEvaluator(ctx));
 
 serveWorker<ProxyTask, Evaluation>(async (task) => (await ready).evaluate(task.arch, task.proxies));

@@ -1,17 +1,19 @@
 /**
  * ZiCo (Li et al., "ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients",
- * ICLR 2023): Σ over every conv/linear layer of log Σ_{s≠0} m/s, with m = |mean over batches|
- * and s = std over batches (ddof 0) of each weight's gradient — intgrad without the bin filter
- * and without the std offset (MFNAS.md §3). A layer whose sum is 0 adds nothing.
+ * ICLR 2023), as its authors' code computes it: Σ over every conv/linear layer of
+ * log Σ_{s≠0} a/s, with a = mean over batches of |g| and s = std over batches (ddof 0, no
+ * epsilon) of each weight's gradient g (MFNAS.md §3). Unlike intgrad, a averages magnitudes
+ * (mean |g|, not |mean g|). A layer whose sum is 0 adds nothing. With one batch every std is 0,
+ * so the registry asks for at least two batches.
  */
 import { batchMoments, type LayerGradients } from './gradients.js';
 
 export function zicoScore(records: readonly LayerGradients[]): number {
   let score = 0;
   for (const layer of records) {
-    const { absMean, std } = batchMoments(layer);
+    const { meanAbs, std } = batchMoments(layer);
     let sum = 0;
-    for (let i = 0; i < absMean.length; i++) if (std[i] !== 0) sum += absMean[i] / std[i];
+    for (let i = 0; i < meanAbs.length; i++) if (std[i] !== 0) sum += meanAbs[i] / std[i];
     if (sum !== 0 && Number.isFinite(sum)) score += Math.log(sum);
   }
   return score;

@@ -2,7 +2,7 @@
  * A proxy-quality study: score a set of benchmark architectures with several proxies and report
  * each proxy's rank correlation with the benchmark test accuracy.
  */
-import { writeFileSync, renameSync, readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import type { Benchmark } from '../benchmark/tables.js';
 import type { DatasetName } from '../datasets/registry.js';
 import type { ProxyName } from '../proxies/registry.js';
@@ -10,6 +10,7 @@ import type { Scorer, ScoredArchitecture } from '../proxies/scorer.js';
 import { kendallTau, spearman } from '../stats/correlation.js';
 import { sssFromIndex, formatSssChannels, SSS_SIZE } from '../spaces/sss.js';
 import type { SpaceName } from '../spaces/types.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
 import { InputError, DataError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
@@ -113,7 +114,5 @@ export function writeCorrelationCsv(path: string, rows: readonly CorrelationRow[
   const quote = (s: string) => (/[",\n|]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const lines = [['index', 'arch', 'accuracy', ...proxies].join(',')];
   for (const r of rows) lines.push([r.index, quote(r.arch), r.accuracy, ...proxies.map((p) => r.scores[p] ?? '')].join(','));
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, lines.join('\n') + '\n');
-  renameSync(tmp, path);
+  writeFileAtomic(path, lines.join('\n') + '\n');
 }

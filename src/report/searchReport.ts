@@ -2,21 +2,15 @@
  * Files written by `mfnas search --out DIR`: result.json, per-run history-seed<S>.csv (one row
  * per step) and scored-seed<S>.csv (every architecture scored), and report.html — a
  * self-contained page with the convergence, the proxy-vs-accuracy scatter and the found cell.
- * Each file is written to a temporary name and renamed, so a reader never sees half a file.
+ * The files are written together (src/util/atomicWrite.ts): all of them appear, or none.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunDetail, SearchResult } from '../search/run.js';
 import { parseTssCell } from '../spaces/tss.js';
 import { parseSssChannels } from '../spaces/sss.js';
 import { EDGE_FROM, EDGE_TO } from '../spaces/types.js';
+import { writeFilesAtomic, type OutputFile } from '../util/atomicWrite.js';
 import { cellDiagram, channelBars, escapeXml, lineChart, scatterChart, type Series } from './svg.js';
-
-function atomicWrite(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 function csv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
   const cell = (v: string | number | null) => {
@@ -77,22 +71,30 @@ ${result.summary.accuracyStd !== null ? `± ${result.summary.accuracyStd.toFixed
 `;
 }
 
+const historyFile = (seed: number) => `history-seed${seed}.csv`;
+const scoredFile = (seed: number) => `scored-seed${seed}.csv`;
+
+/** Names of the files `writeSearchOutputs` writes for these seeds (to check the folder first). */
+export function searchOutputNames(seeds: readonly number[]): string[] {
+  return ['result.json', ...seeds.flatMap((s) => [historyFile(s), scoredFile(s)]), 'report.html'];
+}
+
 export function writeSearchOutputs(dir: string, result: SearchResult, details: readonly RunDetail[]): string[] {
-  mkdirSync(dir, { recursive: true });
-  const written: string[] = [];
-  const put = (name: string, text: string) => { const f = path.join(dir, name); atomicWrite(f, text); written.push(f); };
+  const files: OutputFile[] = [];
+  const put = (name: string, data: string) => { files.push({ path: path.join(dir, name), data }); };
   put('result.json', JSON.stringify(result, null, 2) + '\n');
   for (const d of details) {
-    put(`history-seed${d.result.seed}.csv`, csv([
+    put(historyFile(d.result.seed), csv([
       ['step', 'evaluated', 'answer_index', 'answer_arch', 'answer_accuracy', 'best_score', 'seconds'],
       ...d.steps.map((s) => [s.step, s.evaluated, s.answerIndex, s.answer, s.answerAccuracy, s.bestScore, +s.seconds.toFixed(3)]),
     ]));
     const proxies = Object.keys(d.scored[0]?.scores ?? {});
-    put(`scored-seed${d.result.seed}.csv`, csv([
+    put(scoredFile(d.result.seed), csv([
       ['index', 'arch', 'accuracy', 'params', 'flops', 'generation', ...proxies],
       ...d.scored.map((c) => [c.index, c.arch, c.accuracy, c.params, c.flops, c.generation, ...proxies.map((p) => (c.scores as Record<string, number>)[p] ?? null)]),
     ]));
   }
   put('report.html', renderSearchReport(result, details));
-  return written;
+  writeFilesAtomic(files);
+  return files.map((f) => f.path);
 }

@@ -20,3 +20,18 @@ export function startCli(args: string[], env: Record<string, string> = {}): Chil
     cwd: REPO, env: { ...process.env, MFNAS_DATA_DIR: DATA, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+
+/**
+ * `runCli` without blocking this process: long runs under spawnSync starve vitest's worker RPC
+ * ("Timeout calling onTaskUpdate").
+ */
+export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = startCli(args, env);
+  let stdout = '', stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { vi } from 'vitest';
-import { isMfnasError } from '../../src/util/errors.js';
+import { errorLine, isMfnasError } from '../../src/util/errors.js';
 
 export interface InProcessResult { code: number; stdout: string; stderr: string }
 
@@ -23,7 +23,7 @@ export async function runCommandsInProcess(register: (program: Command) => void,
   } catch (e) {
     if (!isMfnasError(e)) throw e;
     code = e.exitCode;
-    message = `mfnas: ${e.message}\n`;
+    message = errorLine(e.message);
   } finally {
     out = text(stdout);
     err = text(stderr);

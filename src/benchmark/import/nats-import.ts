@@ -27,10 +27,9 @@
  * invented. Their indexes are returned (and printed by the CLI); `strict` refuses to write an
  * incomplete table instead.
  *
- * All-or-nothing: every input is read and checked before anything is written; the tables are
- * then written to temporary files in the output folder and renamed into place.
+ * All-or-nothing: the output folder is checked first, every input is read and checked before
+ * anything is written, and the tables are then written together (src/util/atomicWrite.ts).
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -42,7 +41,8 @@ import { extractTar, looksLikeTar } from '../../fetch/extract.js';
 import { canonicalTss } from '../../spaces/canonical.js';
 import { parseTssCell } from '../../spaces/tss.js';
 import type { SpaceName } from '../../spaces/types.js';
-import { DataError, InputError } from '../../util/errors.js';
+import { checkOutputDir, writeFilesAtomic } from '../../util/atomicWrite.js';
+import { DataError, InputError, quoteInput, quotePath } from '../../util/errors.js';
 import {
   clearBenchmarkCache, INDEX_COLUMN, NATS_BENCH_DIR, PARAMS_COLUMNS, SSS_ACCURACY_COLUMNS, SSS_ACCURACY_FILE,
   SSS_CHANNELS_COLUMN, TSS_ACCURACY_COLUMNS, TSS_ACCURACY_FILE, TSS_ARCH_COLUMN, TSS_PARAMS_FILE, TSS_UNIQUE_COLUMN,
@@ -92,15 +92,13 @@ export interface ImportNatsResult {
   columns: Record<string, string[]>;
 }
 
-const PREFIX: Readonly<Record<DatasetName, string>> = { cifar10: 'CIFAR10', cifar100: 'CIFAR100', 'ImageNet16-120': 'ImageNet' };
+/** The tables written for each space (checked before the import starts). */
+const TABLE_FILES: Readonly<Record<SpaceName, readonly string[]>> = {
+  tss: [TSS_ACCURACY_FILE, TSS_PARAMS_FILE],
+  sss: [SSS_ACCURACY_FILE],
+};
 
-async function isDir(p: string): Promise<boolean> {
-  try {
-    return (await fsp.stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
+const PREFIX: Readonly<Record<DatasetName, string>> = { cifar10: 'CIFAR10', cifar100: 'CIFAR100', 'ImageNet16-120': 'ImageNet' };
 
 function otherSpace(space: SpaceName): SpaceName {
   return space === 'tss' ? 'sss' : 'tss';
@@ -111,7 +109,7 @@ function spaceOfFolderName(name: string): SpaceName | null {
   return m ? (m[1].toLowerCase() as SpaceName) : null;
 }
 
-/** Find the folder holding meta.pickle.pbz2 for `space` at `root` or up to two levels below. */
+/** Find the folder holding meta.pickle.pbz2 for `space` at `root` or up to two levels below (`shownAs`: --from, quoted). */
 async function locateFolder(root: string, space: SpaceName, shownAs: string): Promise<string> {
   const candidates: string[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
@@ -121,14 +119,14 @@ async function locateFolder(root: string, space: SpaceName, shownAs: string): Pr
     try {
       entries = await fsp.readdir(dir, { withFileTypes: true });
     } catch (e) {
-      throw new InputError(`--from ${shownAs}: cannot read the folder (${(e as Error).message})`);
+      throw new InputError(`--from ${shownAs}: cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await walk(path.join(dir, e.name), depth - 1);
   };
   await walk(root, 2);
   const ofSpace = candidates.filter((c) => spaceOfFolderName(path.basename(c)) !== otherSpace(space));
   if (ofSpace.length === 0 && candidates.length > 0) {
-    throw new InputError(`--from ${shownAs} holds the ${otherSpace(space)} benchmark (${path.basename(candidates[0])}); use --space ${otherSpace(space)}`);
+    throw new InputError(`--from ${shownAs} holds the ${otherSpace(space)} benchmark (${quoteInput(path.basename(candidates[0]))}); use --space ${otherSpace(space)}`);
   }
   if (ofSpace.length === 0) {
     throw new DataError(
@@ -138,7 +136,7 @@ async function locateFolder(root: string, space: SpaceName, shownAs: string): Pr
   if (ofSpace.length > 1) {
     const named = ofSpace.filter((c) => spaceOfFolderName(path.basename(c)) === space);
     if (named.length === 1) return named[0];
-    throw new InputError(`--from ${shownAs} contains several benchmark folders (${ofSpace.join(', ')}); pass one of them`);
+    throw new InputError(`--from ${shownAs} contains ${ofSpace.length} benchmark folders (${ofSpace.slice(0, 2).map(quotePath).join(', ')}, …); pass one of them`);
   }
   return ofSpace[0];
 }
@@ -318,28 +316,6 @@ function sssTables(archs: readonly string[], byIndex: readonly (ArchSummary | un
   ];
 }
 
-/** Write all files or none: temporary files first, then renames. */
-async function writeAllOrNothing(files: readonly { path: string; text: string }[]): Promise<void> {
-  const temps: string[] = [];
-  try {
-    for (const f of files) {
-      const tmp = path.join(path.dirname(f.path), `.${path.basename(f.path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-      temps.push(tmp);
-      const fh = await fsp.open(tmp, 'w');
-      try {
-        await fh.writeFile(f.text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }
-    for (let i = 0; i < files.length; i++) await fsp.rename(temps[i], files[i].path);
-  } catch (e) {
-    for (const t of temps) await fsp.rm(t, { force: true }).catch(() => undefined);
-    throw new DataError(`cannot write the tables in ${path.dirname(files[0].path)} (${(e as Error).message}); check the --to folder is writable and has free space`);
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 
 /** Import the official NATS-Bench "simple" files of `space` (see the module comment). */
@@ -347,19 +323,21 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
   const { space } = options;
   if (space !== 'tss' && space !== 'sss') throw new InputError(`unknown space '${String(space)}': use tss or sss`);
   const from = path.resolve(options.from);
+  const shown = quotePath(options.from);
   const to = path.resolve(options.to);
   const outDir = path.join(to, NATS_BENCH_DIR);
   let st: fs.Stats;
   try {
     st = await fsp.stat(from);
   } catch {
-    throw new InputError(`--from ${options.from}: no such file or folder; pass the ${OFFICIAL_FOLDERS[space]} folder or its .tar`);
+    throw new InputError(`--from ${shown}: no such file or folder; pass the ${OFFICIAL_FOLDERS[space]} folder or its .tar`);
   }
   const named = spaceOfFolderName(path.basename(from));
   if (named !== null && named !== space) {
-    throw new InputError(`--from ${options.from} is the ${named} benchmark; use --space ${named}`);
+    throw new InputError(`--from ${shown} is the ${named} benchmark; use --space ${named}`);
   }
-  if (fs.existsSync(to) && !(await isDir(to))) throw new InputError(`--to ${options.to} is a file; give a directory`);
+  checkOutputDir(to, '--to');
+  checkOutputDir(outDir, '--to', TABLE_FILES[space]);
 
   let stage: string | null = null;
   let createdTo: string | undefined;
@@ -367,18 +345,18 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
   try {
     let folder: string;
     if (st.isDirectory()) {
-      folder = await locateFolder(from, space, options.from);
+      folder = await locateFolder(from, space, shown);
     } else if (looksLikeTar(from)) {
       createdTo = await fsp.mkdir(to, { recursive: true });
       stage = await fsp.mkdtemp(path.join(to, '.mfnas-import-'));
       await extractTar(from, stage, { filter: (p) => /\.pickle\.pbz2$/.test(p) });
-      folder = await locateFolder(stage, space, options.from);
+      folder = await locateFolder(stage, space, shown);
     } else if (/\.pickle\.pbz2$/.test(from)) {
       throw new InputError(
-        `--from ${options.from} is a single benchmark file; pass the "simple" release instead: the ${OFFICIAL_FOLDERS[space]} folder or its .tar`,
+        `--from ${shown} is a single benchmark file; pass the "simple" release instead: the ${OFFICIAL_FOLDERS[space]} folder or its .tar`,
       );
     } else {
-      throw new InputError(`--from ${options.from}: not a folder or a .tar archive; pass the ${OFFICIAL_FOLDERS[space]} folder or its .tar`);
+      throw new InputError(`--from ${shown}: not a folder or a .tar archive; pass the ${OFFICIAL_FOLDERS[space]} folder or its .tar`);
     }
 
     const metaPath = path.join(folder, META_FILE);
@@ -404,8 +382,8 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
     if (options.strict && missing.length > 0) {
       throw new DataError(
         `${folder}: ${missing.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} architecture records are missing ` +
-          `(first: ${missing.slice(0, 5).map((i) => `${String(i).padStart(6, '0')}.pickle.pbz2`).join(', ')}); nothing was written. ` +
-          'Re-extract the complete official archive, or import without --strict to write empty cells for them',
+          `(first: ${missing.slice(0, 2).map((i) => `${String(i).padStart(6, '0')}.pickle.pbz2`).join(', ')}); nothing was written. ` +
+          'Re-extract the complete archive, or drop --strict to write empty cells',
       );
     }
 
@@ -414,8 +392,8 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
     for (const s of summaries) {
       if (s.arch !== archs[s.index]) {
         throw new DataError(
-          `${path.join(folder, `${String(s.index).padStart(6, '0')}.pickle.pbz2`)}: architecture '${s.arch}' differs from meta_archs[${s.index}] ` +
-            `'${archs[s.index]}'; the record and ${META_FILE} come from different releases — re-extract the official archive`,
+          `${path.join(folder, `${String(s.index).padStart(6, '0')}.pickle.pbz2`)}: architecture ${quoteInput(s.arch)} differs from meta_archs[${s.index}] ` +
+            `${quoteInput(archs[s.index])}; the record and ${META_FILE} come from different releases — re-extract the official archive`,
         );
       }
       byIndex[s.index] = s;
@@ -423,8 +401,7 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
 
     const specs = space === 'tss' ? tssTables(archs, byIndex) : sssTables(archs, byIndex);
     const built = specs.map((s) => ({ path: path.join(outDir, s.file), ...buildCsv(s.columns, total) }));
-    await fsp.mkdir(outDir, { recursive: true });
-    await writeAllOrNothing(built);
+    writeFilesAtomic(built.map((b) => ({ path: b.path, data: b.text })));
     clearBenchmarkCache();
     ok = true;
     return {

@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
-import { describeArchitecture, openDefaultBenchmark } from '../../report/archInfo.js';
-import { datasetOption, printResult, spaceOption, type GlobalOptions } from '../options.js';
+import { Option, type Command } from 'commander';
+import { natsBench } from '../../api/index.js';
+import { archText, datasetOption, printResult, spaceOption, type GlobalOptions } from '../options.js';
 
 export function registerArchCommand(program: Command): void {
   program
@@ -8,11 +8,11 @@ export function registerArchCommand(program: Command): void {
     .description('describe one architecture: index, canonical form, params, FLOPs, benchmark accuracy')
     .addOption(spaceOption())
     .addOption(datasetOption())
-    .requiredOption('--arch <arch>', 'architecture string or NATS-Bench index')
+    .addOption(new Option('--arch <arch>', 'architecture string or NATS-Bench index').makeOptionMandatory().argParser(archText))
     .option('--json', 'print one JSON object')
-    .action((opts, cmd: Command) => {
+    .action(async (opts, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as GlobalOptions;
-      const benchmark = openDefaultBenchmark(globals.dataDir);
-      printResult(describeArchitecture({ space: opts.space, dataset: opts.dataset, arch: opts.arch, benchmark }), !!opts.json);
+      const bench = await natsBench({ dataDir: globals.dataDir });
+      printResult(bench.arch(opts.space, opts.arch, opts.dataset), !!opts.json);
     });
 }

@@ -8,7 +8,7 @@ import { importNatsBench, OFFICIAL_FOLDERS } from '../../benchmark/import/nats-i
 import { createProgressReporter, formatDuration } from '../../fetch/progress.js';
 import { parseSpaceName } from '../../spaces/index.js';
 import { InputError } from '../../util/errors.js';
-import { parseIntFlag, type GlobalOptions } from '../options.js';
+import { parseIntFlag, plainText, type GlobalOptions } from '../options.js';
 import { targetDir } from './data.js';
 
 interface ImportFlags {
@@ -30,7 +30,7 @@ function listIndexes(indexes: readonly number[], max = 8): string {
 }
 
 async function runImport(flags: ImportFlags, globals: GlobalOptions): Promise<void> {
-  const space = parseSpaceName(flags.space);
+  const space = parseSpaceName(plainText('--space', 40, 'a search space: use tss or sss')(flags.space));
   const to = targetDir(flags.to, globals);
   if (to === null) throw new InputError(`give the data directory with --to DIR (or --data-dir / ${DATA_DIR_ENV}); the tables go to DIR/nats-bench/`);
   const progress = createProgressReporter(`reading ${OFFICIAL_FOLDERS[space]}`, 'items');

@@ -7,8 +7,9 @@ import { parseDatasetName } from '../../datasets/registry.js';
 import { DATA_DIR_ENV } from '../../datasets/dataDir.js';
 import { fetchCifar, imagenet16Instructions, installImageNet16 } from '../../fetch/datasets.js';
 import { createProgressReporter, formatBytes } from '../../fetch/progress.js';
+import { checkOutputDir } from '../../util/atomicWrite.js';
 import { InputError } from '../../util/errors.js';
-import { parseIntFlag, type GlobalOptions } from '../options.js';
+import { parseIntFlag, plainText, type GlobalOptions } from '../options.js';
 
 interface FetchFlags {
   to?: string;
@@ -30,8 +31,9 @@ function subcommand(program: Command, name: string, description: string): Comman
 }
 
 async function runFetch(datasetText: string, flags: FetchFlags, globals: GlobalOptions): Promise<void> {
-  const dataset = parseDatasetName(datasetText);
+  const dataset = parseDatasetName(plainText('dataset', 40, 'a dataset: use cifar10, cifar100 or ImageNet16-120')(datasetText));
   const to = targetDir(flags.to, globals);
+  if (to !== null) checkOutputDir(to, '--to');
   const out = process.stdout;
 
   if (dataset === 'ImageNet16-120') {

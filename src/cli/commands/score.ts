@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
-import { describeArchitecture, openDefaultBenchmark } from '../../report/archInfo.js';
-import { DEFAULT_PROXIES, parseProxyList } from '../../proxies/registry.js';
-import { datasetOption, printResult, spaceOption, type GlobalOptions } from '../options.js';
-import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
+import { Option, type Command } from 'commander';
+import { score } from '../../api/index.js';
+import { DEFAULT_PROXIES } from '../../proxies/registry.js';
+import { archText, datasetOption, printResult, proxyListText, spaceOption, type GlobalOptions } from '../options.js';
+import { addScoringOptions, cacheOption, type ScoringFlags } from '../scoring.js';
 
 export function registerScoreCommand(program: Command): void {
   const cmd = program
@@ -10,21 +10,16 @@ export function registerScoreCommand(program: Command): void {
     .description('score one architecture with zero-shot proxies')
     .addOption(spaceOption())
     .addOption(datasetOption())
-    .requiredOption('--arch <arch>', 'architecture string or NATS-Bench index')
-    .option('--proxies <list>', `comma-separated proxies, or all (default ${DEFAULT_PROXIES.join(',')})`)
+    .addOption(new Option('--arch <arch>', 'architecture string or NATS-Bench index').makeOptionMandatory().argParser(archText))
+    .addOption(new Option('--proxies <list>', `comma-separated proxies, or all (default ${DEFAULT_PROXIES.join(',')})`).argParser(proxyListText('--proxies')))
     .option('--json', 'print one JSON object');
   addScoringOptions(cmd, { workers: false });
   cmd.action(async (opts: ScoringFlags & { space: 'tss' | 'sss'; dataset: any; arch: string; proxies?: string; json?: boolean }, c: Command) => {
     const globals = c.optsWithGlobals() as GlobalOptions;
-    const proxies = opts.proxies ? parseProxyList(opts.proxies) : [...DEFAULT_PROXIES];
-    const info = describeArchitecture({ space: opts.space, dataset: opts.dataset, arch: opts.arch, benchmark: openDefaultBenchmark(globals.dataDir) });
-    const t0 = performance.now();
-    const session = await openScoring(opts.space, opts.dataset, { ...opts, workers: 1 }, globals);
-    try {
-      const r = await session.scorer.score(info.arch, proxies);
-      printResult({ arch: r.arch, index: info.index, scores: r.scores, seconds: (performance.now() - t0) / 1000 }, !!opts.json);
-    } finally {
-      await session.close();
-    }
+    const result = await score({
+      space: opts.space, dataset: opts.dataset, arch: opts.arch, proxies: opts.proxies, batch: opts.batch, batches: opts.batches,
+      seed: opts.seed, dataSeed: opts.dataSeed, initSeed: opts.initSeed, dataDir: globals.dataDir, cache: cacheOption(opts.cache),
+    });
+    printResult(result, !!opts.json);
   });
 }

@@ -1,11 +1,12 @@
 import { Option, type Command } from 'commander';
 import { openDefaultBenchmark } from '../../report/archInfo.js';
 import { Progress } from '../../report/progress.js';
-import { writeSearchOutputs } from '../../report/searchReport.js';
+import { searchOutputNames, writeSearchOutputs } from '../../report/searchReport.js';
 import { isProxyName } from '../../proxies/registry.js';
 import { ALGORITHMS, runSearch, SEARCH_DEFAULTS, type Algorithm } from '../../search/run.js';
-import { InputError } from '../../util/errors.js';
-import { datasetOption, parseIntFlag, parseNumberFlag, printResult, spaceOption, type GlobalOptions } from '../options.js';
+import { checkOutputDir } from '../../util/atomicWrite.js';
+import { InputError, quoteInput } from '../../util/errors.js';
+import { datasetOption, MAX_SEED, parseIntFlag, parseNumberFlag, printResult, spaceOption, type GlobalOptions } from '../options.js';
 import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
 
 interface SearchFlags extends ScoringFlags {
@@ -28,17 +29,23 @@ export function registerSearchCommand(program: Command): void {
     .addOption(new Option('--mutations <p>', 'mutations per parent P').default(d.mutations).argParser(parseIntFlag('mutations', { min: 0 })))
     .addOption(new Option('--samples <k>', 'random search: architectures sampled').default(d.samples).argParser(parseIntFlag('samples', { min: 1 })))
     .option('--proxy <name>', 'baselines: the proxy they rank by', d.proxy)
-    .addOption(new Option('--max-flops <mflops>', 'limit: millions of FLOPs').argParser(parseNumberFlag('max-flops')))
-    .addOption(new Option('--max-params <n>', 'limit: parameters').argParser(parseNumberFlag('max-params')))
-    .addOption(new Option('--runs <r>', 'independent runs with seeds seed, seed+1, …').default(d.runs).argParser(parseIntFlag('runs', { min: 1 })))
-    .addOption(new Option('--time-budget <minutes>', 'stop each run cleanly after this long and report the best so far').argParser(parseNumberFlag('time-budget')))
-    .option('--out <dir>', 'write result.json, per-step history CSVs and report.html')
+    .addOption(new Option('--max-flops <mflops>', 'limit: millions of FLOPs').argParser(parseNumberFlag('max-flops', { positive: true })))
+    .addOption(new Option('--max-params <n>', 'limit: parameters').argParser(parseNumberFlag('max-params', { positive: true })))
+    .addOption(new Option('--runs <r>', 'independent runs with seeds seed, seed+1, …').default(d.runs).argParser(parseIntFlag('runs', { min: 1, max: 10_000 })))
+    .addOption(new Option('--time-budget <minutes>', 'stop each run cleanly after this long and report the best so far').argParser(parseNumberFlag('time-budget', { positive: true })))
+    .option('--out <dir>', 'write result.json, per-step history CSVs and report.html (checked before the search starts)')
     .option('--json', 'print one JSON object');
   addScoringOptions(cmd);
   cmd.action(async (opts: SearchFlags, c: Command) => {
     const globals = c.optsWithGlobals() as GlobalOptions;
-    if (!isProxyName(opts.proxy)) throw new InputError(`unknown proxy '${opts.proxy}' for --proxy`);
+    if (!isProxyName(opts.proxy)) throw new InputError(`unknown proxy ${quoteInput(opts.proxy)} for --proxy`);
     if (opts.tournament > opts.population) throw new InputError(`--tournament (${opts.tournament}) cannot exceed --population (${opts.population})`);
+    if (opts.seed + opts.runs - 1 > MAX_SEED) {
+      throw new InputError(`--runs ${opts.runs} from --seed ${opts.seed} goes past the largest seed ${MAX_SEED}; lower --seed or --runs`);
+    }
+    if (opts.out !== undefined) {
+      checkOutputDir(opts.out, '--out', searchOutputNames(Array.from({ length: opts.runs }, (_, r) => opts.seed + r)));
+    }
     const benchmark = openDefaultBenchmark(globals.dataDir);
     const progress = new Progress('search');
     // The search seed varies per run; the proxy batches and weights stay fixed (0 unless given),

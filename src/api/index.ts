@@ -1,0 +1,229 @@
+/**
+ * The library's entry points: what `import { … } from 'mfnas'` offers and what the CLI calls.
+ * Each function takes one plain options object, validates it (bad values throw `InputError`,
+ * missing or damaged files `DataError`, both with a one-line message saying what to do), starts
+ * the tensor engine by itself when needed and releases its workers before it resolves, so a
+ * script exits on its own.
+ */
+import type { Benchmark } from '../benchmark/tables.js';
+import { parseDatasetName, type DatasetName } from '../datasets/registry.js';
+import { buildNetworkSpec, type NetworkSpec } from '../networks/index.js';
+import { DEFAULT_PROXIES, parseProxyList, type ProxyName } from '../proxies/registry.js';
+import type { ProxyScores } from '../proxies/evaluate.js';
+import { openScoringSession } from '../proxies/session.js';
+import type { ScoreCache } from '../storage/scoreCache.js';
+import { describeArchitecture, openDefaultBenchmark, type ArchInfo } from '../report/archInfo.js';
+import { ALGORITHMS, runSearch, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
+import type { StepRecord } from '../search/problem.js';
+import { parseSpaceName } from '../spaces/index.js';
+import type { SpaceName } from '../spaces/types.js';
+import { InputError, quoteInput } from '../util/errors.js';
+
+/** Options every data-reading call accepts. */
+export interface DataOptions {
+  /** Data folder (default: MFNAS_DATA_DIR, else ../shared/data beside the working folder). */
+  readonly dataDir?: string;
+}
+
+/** Proxy-evaluation settings shared by `score` and `search`. */
+export interface ProxyInputOptions extends DataOptions {
+  /** Images per proxy batch (default 128; ImageNet16-120's sample here needs 53). */
+  readonly batch?: number;
+  /** Number of proxy batches (default 2). */
+  readonly batches?: number;
+  /**
+   * Score cache: a SQLite file path, an open `ScoreCache`, or `false` for none. Default:
+   * MFNAS_CACHE, else ~/.cache/mfnas/scores.sqlite.
+   */
+  readonly cache?: string | false | ScoreCache;
+}
+
+// ---------------------------------------------------------------- NATS-Bench tables
+
+/** The NATS-Bench tables of a data folder, with architecture look-ups. */
+export interface NatsBench {
+  /** The raw tables (null members where a table is absent). */
+  readonly tables: Benchmark | null;
+  /**
+   * Facts of one architecture — index, string, canonical form, parameters, FLOPs and the
+   * benchmark's test accuracy (null without a table) — as `mfnas arch --json` prints them.
+   */
+  arch(space: SpaceName | string, arch: string | number, dataset?: DatasetName | string): ArchInfo;
+}
+
+/** Opens the NATS-Bench tables under `dataDir` (or the default data folder). */
+export async function natsBench(options: DataOptions = {}): Promise<NatsBench> {
+  const tables = openDefaultBenchmark(options.dataDir);
+  return {
+    tables,
+    arch: (space, arch, dataset = 'cifar10') => describeArchitecture({
+      space: parseSpaceName(String(space)), dataset: parseDatasetName(String(dataset)), arch: archText(arch), benchmark: tables,
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- score
+
+export interface ScoreOptions extends ProxyInputOptions {
+  /** 'tss' (default) or 'sss'. */
+  readonly space?: SpaceName | string;
+  /** 'cifar10' (default), 'cifar100' or 'ImageNet16-120'. */
+  readonly dataset?: DatasetName | string;
+  /** A TSS cell string, SSS channels (`64:64:56:64:24`) or a NATS-Bench index. */
+  readonly arch: string | number;
+  /** Proxy names (default the two MFNAS fidelities, intgrad_param and intgrad_mean), or 'all'. */
+  readonly proxies?: readonly ProxyName[] | string;
+  /** Seed of the proxy batches and of the weights (default 0). */
+  readonly seed?: number;
+  /** Seed of the proxy batches alone (default `seed`). */
+  readonly dataSeed?: number;
+  /** Seed of the weight initialisation alone (default `seed`). */
+  readonly initSeed?: number;
+}
+
+/** As `mfnas score --json` prints it. */
+export interface ScoreResult {
+  readonly arch: string;
+  readonly index: number | null;
+  readonly scores: ProxyScores;
+  readonly seconds: number;
+}
+
+/** Scores one architecture with zero-shot proxies (cached scores are returned at once). */
+export async function score(options: ScoreOptions): Promise<ScoreResult> {
+  const t0 = performance.now();
+  const space = parseSpaceName(String(options.space ?? 'tss'));
+  const dataset = parseDatasetName(String(options.dataset ?? 'cifar10'));
+  const proxies = proxyList(options.proxies, DEFAULT_PROXIES);
+  const seed = seedOf(options.seed, 'seed');
+  const info = describeArchitecture({ space, dataset, arch: archText(options.arch), benchmark: openDefaultBenchmark(options.dataDir) });
+  const session = await openScoringSession({
+    space, dataset, dataDir: options.dataDir, batch: options.batch, batches: options.batches,
+    dataSeed: options.dataSeed === undefined ? seed : seedOf(options.dataSeed, 'dataSeed'),
+    initSeed: options.initSeed === undefined ? seed : seedOf(options.initSeed, 'initSeed'),
+    cache: options.cache, workers: 1,
+  });
+  try {
+    const r = await session.scorer.score(info.arch, proxies);
+    return { arch: r.arch, index: info.index, scores: r.scores, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await session.close();
+  }
+}
+
+// ---------------------------------------------------------------- search
+
+export interface SearchOptions extends ProxyInputOptions {
+  readonly space?: SpaceName | string;
+  readonly dataset?: DatasetName | string;
+  /** 'mfnas' (default), 'rea' or 'random'. */
+  readonly algorithm?: Algorithm;
+  /** Population size N (default 100). */
+  readonly population?: number;
+  /** Tournament size n (default 25). */
+  readonly tournament?: number;
+  /** Evolution steps T (default 100). */
+  readonly steps?: number;
+  /** Mutations per parent P (default 4). */
+  readonly mutations?: number;
+  /** Random search: architectures sampled (default 400). */
+  readonly samples?: number;
+  /** Baselines: the proxy they rank by (default intgrad_param). */
+  readonly proxy?: ProxyName;
+  /** Search seed (default 0). The proxy batches and weights always use seed 0, so runs share scores. */
+  readonly seed?: number;
+  /** Limit: millions of FLOPs. */
+  readonly maxFlops?: number;
+  /** Limit: parameters. */
+  readonly maxParams?: number;
+  /** Minutes; the search stops cleanly between steps and returns its best so far. */
+  readonly timeBudget?: number;
+  /** Worker threads for scoring (default one per core). */
+  readonly workers?: number;
+  /** Called after each step (step 0 = the initial population), with the answer's accuracy when tables exist. */
+  readonly onStep?: (record: StepRecord, answerAccuracy: number | null) => void;
+}
+
+/** One search run, as one element of `mfnas search --json`'s `runs`. */
+export type SearchRunResult = RunResult;
+
+/** Runs one search (MFNAS by default) and returns its answer. */
+export async function search(options: SearchOptions = {}): Promise<SearchRunResult> {
+  const space = parseSpaceName(String(options.space ?? 'tss'));
+  const dataset = parseDatasetName(String(options.dataset ?? 'cifar10'));
+  const algorithm = options.algorithm ?? SEARCH_DEFAULTS.algorithm;
+  if (!ALGORITHMS.includes(algorithm)) throw new InputError(`unknown algorithm ${quoteInput(String(algorithm))}: use ${ALGORITHMS.join(', ')}`);
+  const proxy = options.proxy ?? SEARCH_DEFAULTS.proxy;
+  proxyList([proxy], []);
+  const population = positiveInt(options.population ?? SEARCH_DEFAULTS.population, 'population', 2);
+  const tournament = positiveInt(options.tournament ?? SEARCH_DEFAULTS.tournament, 'tournament', 2);
+  if (tournament > population) throw new InputError(`tournament (${tournament}) cannot exceed population (${population})`);
+  for (const [name, v] of [['maxFlops', options.maxFlops], ['maxParams', options.maxParams], ['timeBudget', options.timeBudget]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InputError(`${name} must be a number greater than 0, got ${quoteInput(String(v))}`);
+  }
+  const session = await openScoringSession({
+    space, dataset, dataDir: options.dataDir, batch: options.batch, batches: options.batches,
+    dataSeed: 0, initSeed: 0, cache: options.cache, workers: options.workers,
+  });
+  try {
+    const { result } = await runSearch({
+      scorer: session.scorer, benchmark: openDefaultBenchmark(options.dataDir),
+      options: {
+        algorithm, population, tournament, proxy,
+        steps: positiveInt(options.steps ?? SEARCH_DEFAULTS.steps, 'steps', 0),
+        mutations: positiveInt(options.mutations ?? SEARCH_DEFAULTS.mutations, 'mutations', 0),
+        samples: positiveInt(options.samples ?? SEARCH_DEFAULTS.samples, 'samples', 1),
+        seed: seedOf(options.seed, 'seed'), runs: 1, timeBudget: options.timeBudget,
+        limits: { maxFlops: options.maxFlops, maxParams: options.maxParams },
+      },
+      hooks: options.onStep ? { onStep: (_seed, rec, acc) => options.onStep!(rec, acc) } : undefined,
+    });
+    return result.runs[0];
+  } finally {
+    await session.close();
+  }
+}
+
+// ---------------------------------------------------------------- networks
+
+/**
+ * The network of an architecture as a typed structure (layers, cells, edges, channel counts):
+ * what the cost model, the TensorFlow.js model and the proxies are built from.
+ */
+export function buildNetwork(space: SpaceName | string, arch: string | number, dataset: DatasetName | string = 'cifar10'): NetworkSpec {
+  const s = parseSpaceName(String(space));
+  const d = parseDatasetName(String(dataset));
+  // Through describeArchitecture so an index works like a string (TSS indices need the table,
+  // which is opened lazily: a cell string never reads it).
+  const info = describeArchitecture({ space: s, dataset: d, arch: archText(arch), benchmark: openDefaultBenchmark() });
+  return buildNetworkSpec(s, info.arch, d);
+}
+
+// ---------------------------------------------------------------- helpers
+
+function archText(arch: string | number): string {
+  if (typeof arch === 'number') {
+    if (!Number.isSafeInteger(arch) || arch < 0) throw new InputError(`arch ${quoteInput(String(arch))} is not an index (a whole number >= 0)`);
+    return String(arch);
+  }
+  if (typeof arch !== 'string' || arch.length > 200) throw new InputError(`arch ${quoteInput(String(arch))} is not an architecture: give a TSS cell string, SSS channels or an index`);
+  return arch;
+}
+
+function proxyList(given: readonly ProxyName[] | string | undefined, fallback: readonly ProxyName[]): ProxyName[] {
+  if (given === undefined) return [...fallback];
+  return parseProxyList(typeof given === 'string' ? given : given.join(','));
+}
+
+const MAX_SEED = 2 ** 32 - 1;
+
+function seedOf(v: number | undefined, name: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_SEED) throw new InputError(`${name} must be an integer 0..${MAX_SEED}, got ${quoteInput(String(v))}`);
+  return v;
+}
+
+function positiveInt(v: number, name: string, min: number): number {
+  if (!Number.isSafeInteger(v) || v < min) throw new InputError(`${name} must be an integer >= ${min}, got ${quoteInput(String(v))}`);
+  return v;
+}

@@ -1,0 +1,40 @@
+/**
+ * mfnas — training-free neural architecture search (MFNAS, PRICAI 2024) on NATS-Bench.
+ *
+ * ```ts
+ * import { natsBench, score, search } from 'mfnas';
+ * const bench = await natsBench();
+ * const s = await score({ space: 'tss', dataset: 'cifar10', arch: 9930 });
+ * console.log(s.scores.intgrad_param, bench.arch('tss', 9930, 'cifar10').accuracy);
+ * const run = await search({ space: 'tss', dataset: 'cifar10', steps: 10 });
+ * console.log(run.best.arch, run.best.accuracy);
+ * ```
+ *
+ * Errors a caller can cause are `MfnasError`s (`InputError` for bad values, `DataError` for
+ * missing or damaged files) with a one-line message that says what to do.
+ */
+export {
+  natsBench, score, search, buildNetwork,
+  type NatsBench, type DataOptions, type ProxyInputOptions, type ScoreOptions, type ScoreResult,
+  type SearchOptions, type SearchRunResult,
+} from './api/index.js';
+export type { ArchInfo } from './report/archInfo.js';
+export type { ArchSummary, Algorithm } from './search/run.js';
+export type { StepRecord, Limits } from './search/problem.js';
+export type { NetworkSpec, LayerSpec, ConvSpec, BnSpec, LinearSpec } from './networks/spec.js';
+export { countParams, countFlops } from './networks/cost.js';
+
+// Registries, for extension and for listing what exists.
+export { PROXIES, PROXY_NAMES, DEFAULT_PROXIES, type ProxyName, type ProxyInfo } from './proxies/registry.js';
+export type { ProxyScores } from './proxies/evaluate.js';
+export { tssSpace, sssSpace, parseArchitecture, parseSpaceName } from './spaces/index.js';
+export type { SearchSpace, SpaceName, TssCell, SssChannels } from './spaces/types.js';
+export { DATASETS, DATASET_NAMES, type DatasetName, type DatasetInfo } from './datasets/registry.js';
+
+// Lower-level pieces for custom pipelines.
+export { openScoringSession, type ScoringSession, type ScoringSessionOptions } from './proxies/session.js';
+export { ScoreCache } from './storage/scoreCache.js';
+export { initEngine, engineInfo, type EngineInfo, type EngineBackend } from './engine/backend.js';
+export { kendallTau, spearman } from './stats/correlation.js';
+
+export { MfnasError, InputError, DataError, isMfnasError } from './util/errors.js';
