@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { openBenchmark } from '../src/benchmark/tables.js';
+import { openBenchmark } from '../src/natsbench/tables.js';
 import { requireDataDir } from '../src/datasets/dataDir.js';
 import { parseDatasetName, type DatasetName } from '../src/datasets/registry.js';
 import { createProxyContext } from '../src/proxies/context.js';
@@ -21,7 +21,7 @@ import { createEvaluator, defaultWorkers } from '../src/proxies/evaluators.js';
 import { parseProxyList } from '../src/proxies/registry.js';
 import { Scorer } from '../src/proxies/scorer.js';
 import { correlate, sampleIndices, writeCorrelationCsv } from '../src/report/correlate.js';
-import { Progress } from '../src/report/progress.js';
+import { Progress } from '../src/util/progress.js';
 import { ScoreCache } from '../src/storage/scoreCache.js';
 import { printTable } from './common.js';
 import { compareProxyTime } from './proxyTime.js';

@@ -11,13 +11,13 @@
  */
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { openBenchmark } from '../src/benchmark/tables.js';
+import { openBenchmark } from '../src/natsbench/tables.js';
 import { requireDataDir } from '../src/datasets/dataDir.js';
 import type { DatasetName } from '../src/datasets/registry.js';
 import { createProxyContext } from '../src/proxies/context.js';
 import { createEvaluator, defaultWorkers } from '../src/proxies/evaluators.js';
 import { Scorer } from '../src/proxies/scorer.js';
-import { Progress } from '../src/report/progress.js';
+import { Progress } from '../src/util/progress.js';
 import { runSearch, SEARCH_DEFAULTS } from '../src/search/run.js';
 import { ScoreCache } from '../src/storage/scoreCache.js';
 import type { SpaceName } from '../src/spaces/types.js';
@@ -56,7 +56,7 @@ for (const c of CASES.filter((c) => wanted.has(c.key))) {
       scorer, benchmark, options: { ...SEARCH_DEFAULTS, seed, runs: 1, limits: {} },
       hooks: { onStep: (_s, rec, acc) => progress.note(`step ${rec.step}, ${rec.evaluated} scored, answer ${acc?.toFixed(2)}%`) },
     });
-    progress.done();
+    progress.finish();
     const run = result.runs[0];
     const computed = scorer.evaluatedCount - before;
     const perArch = computed > 0 ? run.proxySeconds / computed : NaN;

@@ -67,7 +67,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openBenchmark } from '../src/benchmark/tables.js';
+import { openBenchmark } from '../src/natsbench/tables.js';
 import type { Batch } from '../src/datasets/batches.js';
 import { resolveDataDir } from '../src/datasets/dataDir.js';
 import { datasetInfo } from '../src/datasets/registry.js';
@@ -75,10 +75,10 @@ import { activeBackend, initEngine } from '../src/engine/backend.js';
 import { buildNetworkSpec, countParams, gradientParamNames, initNetwork, type NetworkSpec } from '../src/networks/index.js';
 import { lossAndGrads, toTensorParams } from '../src/networks/model.js';
 import { createProxyContext } from '../src/proxies/context.js';
-import { blockOf, evaluateProxies } from '../src/proxies/evaluate.js';
-import { batchMoments, isAllZero, type LayerGradients } from '../src/proxies/gradients.js';
+import { evaluateProxies } from '../src/proxies/evaluate.js';
+import { batchMoments, isAllZero, paramBlocks, type LayerGradients } from '../src/proxies/gradients.js';
 import { binOf, EMPTY_SCORE, INTGRAD_BIN_EDGES, INTGRAD_STD_EPS, intgradScores, selectBin } from '../src/proxies/intgrad.js';
-import { zicoScore } from '../src/proxies/zico.js';
+import { zicoScore } from '../src/proxies/definitions/zico.js';
 import { Rng } from '../src/util/rng.js';
 import { ALL_CONV, printTable, TORCH_PYTHON, torchAvailable, TYPICAL } from './common.js';
 
@@ -216,7 +216,7 @@ for (const [k, a] of selected.entries()) {
     const x = tf.tensor4d(b.x, [b.n, b.height, b.width, 3]);
     const seen = new Map<tf.Tensor, number>();
     let call = 0;
-    // The pass of gradientRecords (src/proxies/evaluate.ts), plus a look at every ReLU input.
+    // The pass of gradientRecords (src/proxies/passes.ts), plus a look at every ReLU input.
     const r = lossAndGrads(spec, tp, x, b.labels, names, {
       skipDead: true,
       onRelu: (pre) => {
@@ -238,7 +238,8 @@ for (const [k, a] of selected.entries()) {
     for (const n of names) perBatch.get(n)!.push(r.grads.get(n)!);
   }
   tf.dispose([...tp.values()]);
-  const records: LayerGradients[] = names.map((name) => ({ name, block: blockOf(name), perBatch: perBatch.get(name)! }));
+  const blocks = paramBlocks(spec);
+  const records: LayerGradients[] = names.map((name) => ({ name, block: blocks.get(name) ?? null, perBatch: perBatch.get(name)! }));
   const s = evaluateProxies(spec, batches, ['intgrad_param', 'intgrad_mean', 'zico', 'params'], { initSeed });
   const mfnas: Scores = { intgrad_param: s.intgrad_param!, intgrad_mean: s.intgrad_mean!, zico: s.zico! };
   const seconds = (performance.now() - t0) / 1000;
@@ -270,9 +271,9 @@ for (const [k, a] of selected.entries()) {
   }
   const p = JSON.parse(readFileSync(path.join(dir, 'result.json'), 'utf8')) as PyResult;
   torchVersion = p.torch;
-  const t32 = readRecords(path.join(dir, 'grads32.bin'), p.grads32, false);
-  const t64 = readRecords(path.join(dir, 'grads64.bin'), p.grads64, true);
-  const ref = readRecords(path.join(dir, 'grads64m.bin'), p.grads64m, true);
+  const t32 = readRecords(path.join(dir, 'grads32.bin'), p.grads32, false, blocks);
+  const t64 = readRecords(path.join(dir, 'grads64.bin'), p.grads64, true, blocks);
+  const ref = readRecords(path.join(dir, 'grads64m.bin'), p.grads64m, true, blocks);
   console.error(`  ${a.label}: mfnas ${seconds.toFixed(1)} s, PyTorch ${pySeconds.toFixed(1)} s`);
 
   // parameter counts
@@ -451,13 +452,13 @@ function reluLabels(spec: NetworkSpec): string[] {
   return out;
 }
 
-function readRecords(file: string, entries: PyEntry[], f64: boolean): LayerGradients[] {
+function readRecords(file: string, entries: PyEntry[], f64: boolean, blocks: ReadonlyMap<string, string>): LayerGradients[] {
   const buf = readFileSync(file);
   const all = f64
     ? new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8)
     : new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   return entries.map((e) => ({
-    name: e.name, block: blockOf(e.name),
+    name: e.name, block: blocks.get(e.name) ?? null,
     // LayerGradients is typed Float32Array; the proxy code only indexes it, so float64 reference
     // gradients are passed at full precision.
     perBatch: Array.from({ length: nBatches }, (_, b) => all.slice(e.offset + b * e.size, e.offset + (b + 1) * e.size) as unknown as Float32Array),

@@ -2,6 +2,7 @@
 // Benchmarks the native oneDNN kernels against PyTorch, side by side in one run.
 //
 //   node native/bench.mjs [--reps 7] [--threads 1,2] [--no-torch] [--formats] [--stat median|min] [--gap 30]
+//   node native/bench.mjs --format-grid [--reps 7]
 //
 // Ours: conv3x3 forward / backward-data / backward-filter in NHWC + HWIO
 // (tfjs layouts) through the addon, plus BN / avg-pool / ReLU. PyTorch
@@ -11,6 +12,9 @@
 // (ours per format, torch NCHW, torch channels_last); medians over --reps rounds
 // after two warm-up rounds.
 // --formats adds columns for the forced 'nhwc' and 'blocked' conv formats.
+// --format-grid times only those two, one thread, on the convolutions of NAS-Bench-201 networks
+// (channels 3..64, 32x32 to 8x8, 1x1 and 3x3, stride 2): the data behind the fixed 'auto' rule
+// of native/README.md, "Formats". Minimum of --reps, ours only.
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -188,6 +192,41 @@ const OTHER_SHAPES = [[128, 32, 32, 16], [128, 8, 8, 64]];
 const OTHER_OPS = ['bn_fwd', 'bn_bwd', 'pool_fwd', 'pool_bwd', 'relu_fwd', 'relu_bwd'];
 const FMT = { nhwc: 0, blocked: 1, auto: 2 };
 
+if (argv.includes('--format-grid')) {
+  addon.setThreads(1);
+  const shapes = [];
+  for (const hw of [32, 16, 8]) {
+    for (const c of [8, 16, 24, 32, 48, 64]) for (const k of [1, 3]) shapes.push([64, hw, hw, c, c, k, 1, k >> 1]);
+    if (hw > 8) for (const c of [8, 16, 32]) shapes.push([64, hw, hw, c, 2 * c, 3, 2, 1]);
+  }
+  for (const c of [16, 32, 64]) for (const hw of [32, 16]) shapes.push([64, hw, hw, 3, c, 3, 1, 1]);
+  const rows = [];
+  for (const shape of shapes) {
+    const row = [`[${shape.slice(0, 4).join(',')}]->${shape[4]} k${shape[5]} s${shape[6]}`];
+    for (const op of CONV_OPS) {
+      const { fn } = convJob(op, shape);
+      const best = [Infinity, Infinity];
+      for (let r = 0; r < REPS + 1; r++)
+        for (const mode of [FMT.nhwc, FMT.blocked]) {
+          addon.setConvFormat(mode);
+          const t = time(fn);
+          if (r > 0) best[mode] = Math.min(best[mode], t);
+        }
+      addon.setConvFormat(FMT.auto);
+      fn();
+      row.push(`${(best[0] * 1e3).toFixed(2)} / ${(best[1] * 1e3).toFixed(2)} (${(best[1] / best[0]).toFixed(2)})`);
+    }
+    rows.push(row);
+    console.error(row.join(' | '));
+  }
+  console.log(`| shape, batch 64 | ${CONV_OPS.map((o) => `${o} ms nhwc / blocked (ratio)`).join(' | ')} |`);
+  console.log(`| --- | ${CONV_OPS.map(() => '---').join(' | ')} |`);
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  console.log(`\nLoad average ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Formats of the 'auto' rule:`);
+  console.log(addon.describeCache().split('\n').filter((l) => /^conv\d\/m2:/.test(l)).sort().join('\n'));
+  process.exit(0);
+}
+
 const torch = await startTorch();
 const cpu = spawnSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: 'utf8' }).stdout.trim();
 console.log(`oneDNN ${addon.dnnlVersion} (ours, NHWC/HWIO)${torch ? ` vs PyTorch ${torch.version} (NCHW and channels_last)` : ''}; ${cpu}; ${STAT} of ${REPS} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -242,5 +281,5 @@ torch?.close();
 console.log('\n| ' + header.join(' | ') + ' |');
 console.log('| ' + header.map(() => '---').join(' | ') + ' |');
 for (const r of rows) console.log('| ' + r.join(' | ') + ' |');
-console.log(`\n"torch best / ours" > 1 means ours is faster. Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Auto-format choices:`);
-console.log(addon.describeCache().split('\n').filter((l) => l.startsWith('choice')).sort().join('\n'));
+console.log(`\n"torch best / ours" > 1 means ours is faster. Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. Formats of the 'auto' rule:`);
+console.log(addon.describeCache().split('\n').filter((l) => /^conv\d\/m2:/.test(l)).sort().join('\n'));

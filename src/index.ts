@@ -27,8 +27,10 @@ export { countParams, countFlops } from './networks/cost.js';
 // Registries, for extension and for listing what exists.
 export { PROXIES, PROXY_NAMES, DEFAULT_PROXIES, type ProxyName, type ProxyInfo } from './proxies/registry.js';
 export type { ProxyScores } from './proxies/evaluate.js';
-export { tssSpace, sssSpace, parseArchitecture, parseSpaceName } from './spaces/index.js';
-export type { SearchSpace, SpaceName, TssCell, SssChannels } from './spaces/types.js';
+export { SPACES, spaceByName, tssSpace, sssSpace, parseArchitecture, parseSpaceName } from './spaces/index.js';
+export type { SearchSpace, SpaceDefinition, SpaceName, ArchDrawing, BenchTable } from './spaces/types.js';
+export type { TssCell } from './spaces/tss/cell.js';
+export type { SssChannels } from './spaces/sss/channels.js';
 export { DATASETS, DATASET_NAMES, type DatasetName, type DatasetInfo } from './datasets/registry.js';
 
 // Lower-level pieces for custom pipelines.

@@ -8,21 +8,21 @@ import { runCli, startCli } from './helpers/cli.js';
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'mfnas-cli-'));
 
 describe('mfnas arch', () => {
-  it('prints the benchmark facts of an architecture as JSON', () => {
-    const r = runCli(['arch', '--space', 'tss', '--arch', '9930', '--dataset', 'cifar100', '--json']);
+  it('prints the benchmark facts of an architecture as JSON', async () => {
+    const r = await runCli(['arch', '--space', 'tss', '--arch', '9930', '--dataset', 'cifar100', '--json']);
     expect(r.code).toBe(0);
     const o = JSON.parse(r.stdout);
     expect(Object.keys(o).sort()).toEqual(['accuracy', 'arch', 'canonical', 'dataset', 'flops', 'index', 'params', 'space']);
     expect(o.index).toBe(9930);
     expect(o.arch).toBe('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
     expect(o.accuracy).toBeCloseTo(73.513, 2); // data README: best CIFAR-100 = 73.513 at 9930
-    const s = JSON.parse(runCli(['arch', '--space', 'sss', '--arch', '8:8:8:8:16', '--json']).stdout);
+    const s = JSON.parse((await runCli(['arch', '--space', 'sss', '--arch', '8:8:8:8:16', '--json'])).stdout);
     expect(s.index).toBe(1);
     expect(s.params).toBe(18386); // MFNAS.md §1 check
   });
 
-  it('gives accuracy null without a benchmark table', () => {
-    const r = runCli(['arch', '--arch', '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|', '--json', '--data-dir', tmp()]);
+  it('gives accuracy null without a benchmark table', async () => {
+    const r = await runCli(['arch', '--arch', '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|', '--json', '--data-dir', tmp()]);
     expect(r.code).toBe(0);
     const o = JSON.parse(r.stdout);
     expect(o.accuracy).toBeNull();
@@ -36,16 +36,16 @@ describe('mfnas arch', () => {
     [['arch', '--arch', '1', '--space', 'nasbench101'], /unknown search space/],
     [['search', '--max-params', '10', '--dataset', 'cifar10', '--batch', '4'], /no tss architecture satisfies the limits/],
     [['score', '--arch', '1', '--dataset', 'ImageNet16-120'], /has only 106 images.*2 batches of 53/],
-  ])('bad input %j exits 2 with one clear line', (args, pattern) => {
-    const r = runCli(args as string[], { MFNAS_CACHE: path.join(tmp(), 'c.sqlite') });
+  ])('bad input %j exits 2 with one clear line', async (args, pattern) => {
+    const r = await runCli(args as string[], { MFNAS_CACHE: path.join(tmp(), 'c.sqlite') });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(pattern);
     expect(r.stderr.trim().split('\n').length).toBe(1);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('names where it looked when the data is missing', () => {
-    const r = runCli(['score', '--arch', '1', '--data-dir', path.join(tmp(), 'nowhere')]);
+  it('names where it looked when the data is missing', async () => {
+    const r = await runCli(['score', '--arch', '1', '--data-dir', path.join(tmp(), 'nowhere')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/nowhere/);
   });
@@ -71,7 +71,7 @@ describe('score cache', () => {
     expect(before).toBeGreaterThanOrEqual(2);
     expect(before).toBeLessThan(8);
 
-    const r = runCli(args);
+    const r = await runCli(args);
     expect(r.code).toBe(0);
     const o = JSON.parse(r.stdout);
     expect(o.n).toBe(8);
@@ -80,6 +80,6 @@ describe('score cache', () => {
     expect(o.evaluated).toBeGreaterThan(0);
     expect(rows()).toBeGreaterThanOrEqual(before);
     // A third run computes nothing.
-    expect(JSON.parse(runCli(args).stdout).evaluated).toBe(0);
+    expect(JSON.parse((await runCli(args)).stdout).evaluated).toBe(0);
   });
 });

@@ -19,7 +19,7 @@ import {
 import { loadCifar } from '../src/datasets/cifar.js';
 import { loadImageNet16, parseImageNet16Pickle } from '../src/datasets/imagenet16.js';
 import { ALLOWED_GLOBALS } from '../src/datasets/pickle.js';
-import { unpickle as unpickleNats } from '../src/benchmark/import/pickle.js';
+import { unpickle as unpickleNats } from '../src/natsbench/import/pickle.js';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const DATA = resolve(REPO, '../shared/data');

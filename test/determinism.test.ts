@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCliAsync } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
 import { tryLoadNativeKernels } from '../src/native/index.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mfnas-determinism-'));
@@ -21,7 +21,7 @@ let runNo = 0;
 /** Scores per index, as text, from one whole `mfnas correlate` process. */
 async function scoresOf(engine: string, order: number[], workers: number, threads = 1): Promise<Map<number, string>> {
   const out = path.join(tmp, `run-${runNo++}.csv`);
-  const r = await runCliAsync([
+  const r = await runCli([
     'correlate', '--space', 'tss', '--dataset', 'cifar10', '--indices', order.join(','),
     '--batch', '16', '--batches', '2', '--workers', String(workers), '--no-cache',
     '--proxies', 'intgrad_param,intgrad_mean,zico,grad_norm', '--out', out, '--json',

@@ -88,7 +88,7 @@ describe('native engine', () => {
     expect(worstRelL2(a.grads, c.grads)).toBe(0);
   });
 
-  // Batch 40 is two chunks of 20 images, so 2 and 3 threads really run them concurrently.
+  // Batch 40 is two chunks of 20 images, so 2 threads really run them concurrently.
   it.runIf(native.kernels)('gives the same bits with 1, 2 and 3 threads', async () => {
     const b = batches(16, 40, 120);
     const arch = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|';

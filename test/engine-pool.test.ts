@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerPool, WorkerTaskError } from '../src/engine/pool.js';
+import { WorkerPool, WorkerTaskError } from '../src/util/workerPool.js';
 import type { EchoTask } from './fixtures/echo-worker.js';
 
 const script = new URL('./fixtures/echo-worker.ts', import.meta.url);

@@ -13,7 +13,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { md5File, normalizeMd5 } from '../src/fetch/checksum.js';
 import { CIFAR_SPECS, checkImagenetPickle, fetchCifar, imagenet16Instructions, installImageNet16 } from '../src/fetch/datasets.js';
 import { downloadFile } from '../src/fetch/download.js';
-import { createProgressReporter } from '../src/fetch/progress.js';
 import { runCommandsInProcess } from './helpers/inProcessCli.js';
 import { registerDataCommands } from '../src/cli/commands/data.js';
 import { DataError, InputError } from '../src/util/errors.js';
@@ -383,28 +382,6 @@ describe('ImageNet16-120', () => {
     await expect(installImageNet16({ from: [src], to: dir })).rejects.toThrow(/val_data: not a Python pickle/);
     expect(fs.existsSync(dir)).toBe(false);
     await expect(installImageNet16({ from: [path.join(src, 'nope')], to: dir })).rejects.toThrow(InputError);
-  });
-});
-
-describe('progress display', () => {
-  it('prints only a final line when stderr is not a TTY', () => {
-    const out: string[] = [];
-    const p = createProgressReporter('x.tgz', 'bytes', { write: (s: string) => out.push(s), isTTY: false });
-    p.update(10, 100);
-    p.update(100, 100);
-    p.finish('x.tgz: done');
-    expect(out).toEqual(['x.tgz: done\n']);
-  });
-
-  it('redraws one line on a TTY', () => {
-    const out: string[] = [];
-    const p = createProgressReporter('x.tgz', 'bytes', { write: (s: string) => out.push(s), isTTY: true, columns: 60 });
-    p.update(512, 2048);
-    p.update(2048, 2048);
-    p.finish('done');
-    expect(out[0]).toMatch(/^\rx\.tgz: 512 B \/ 2\.0 KB \(25\.0%\)/);
-    expect(out[1]).toMatch(/100\.0%/);
-    expect(out[out.length - 1]).toBe('done\n');
   });
 });
 

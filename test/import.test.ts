@@ -10,11 +10,11 @@ import path from 'node:path';
 import * as tar from 'tar';
 import ts from 'typescript';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { importNatsBench } from '../src/benchmark/import/nats-import.js';
-import { bunzip, unpickle } from '../src/benchmark/import/pickle.js';
-import { summarizeRecordFile } from '../src/benchmark/import/record.js';
+import { importNatsBench } from '../src/natsbench/import/nats-import.js';
+import { bunzip, unpickle } from '../src/natsbench/import/pickle.js';
+import { summarizeRecordFile } from '../src/natsbench/import/record.js';
 import { runCommandsInProcess } from './helpers/inProcessCli.js';
-import { registerBenchCommands } from '../src/cli/commands/bench.js';
+import { registerNatsBenchCommands } from '../src/cli/commands/natsbench.js';
 import { DataError, InputError } from '../src/util/errors.js';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -48,7 +48,7 @@ function cell(t: Table, row: number, column: string): string {
 }
 
 /** The commands of this module on a bare program. */
-const cli = (args: string[]) => runCommandsInProcess(registerBenchCommands, args);
+const cli = (args: string[]) => runCommandsInProcess(registerNatsBenchCommands, args);
 
 /** Transpile `entries` and every module they import (relative imports) from src/ to `outDir`. */
 function transpileTree(entries: string[], outDir: string): void {
@@ -218,7 +218,7 @@ describe('importNatsBench (official sample)', () => {
   });
 });
 
-describe('compatibility with the table reader (src/benchmark/tables.ts)', () => {
+describe('compatibility with the table reader (src/natsbench/tables.ts)', () => {
   it('reads the imported columns once the table is complete', async () => {
     // The sample has 3 architectures; fill the other rows' empty cells from the reference tables
     // (as a complete official folder would) and open the result with the system's reader.
@@ -234,7 +234,7 @@ describe('compatibility with the table reader (src/benchmark/tables.ts)', () => 
       });
       fs.writeFileSync(file, `${lines.join('\n')}\n`);
     });
-    const { loadTssTable, clearBenchmarkCache } = await import('../src/benchmark/tables.js');
+    const { loadTssTable, clearBenchmarkCache } = await import('../src/natsbench/tables.js');
     clearBenchmarkCache();
     const table = loadTssTable(r.tables[0], r.tables[1])!;
     expect(table.testAccuracy('cifar10', 0)).toBe(85.86333333333334);
@@ -353,11 +353,11 @@ describe('worker threads (compiled build)', () => {
     // worker script exists and bare imports resolve; then run it with 2 workers.
     const out = path.join(ROOT, 'node_modules', '.cache', `mfnas-import-test-${process.pid}`);
     try {
-      transpileTree([path.join(ROOT, 'src/benchmark/import/nats-import.ts'), path.join(ROOT, 'src/benchmark/import/worker.ts')], out);
+      transpileTree([path.join(ROOT, 'src/natsbench/import/nats-import.ts'), path.join(ROOT, 'src/natsbench/import/worker.ts')], out);
       fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
       const toWorkers = fresh();
       const script = `
-        import { importNatsBench } from ${JSON.stringify(path.join(out, 'benchmark/import/nats-import.js'))};
+        import { importNatsBench } from ${JSON.stringify(path.join(out, 'natsbench/import/nats-import.js'))};
         const r = await importNatsBench({ space: 'tss', from: ${JSON.stringify(TSS_DIR)}, to: ${JSON.stringify(toWorkers)}, concurrency: 2 });
         console.log(JSON.stringify(r.tables));
       `;
@@ -376,7 +376,7 @@ describe('worker threads (compiled build)', () => {
       const bad = copySample(TSS_DIR);
       fs.writeFileSync(path.join(bad, '000011.pickle.pbz2'), fs.readFileSync(path.join(TSS_DIR, '000011.pickle.pbz2')).subarray(0, 30_000));
       const failing = `
-        import { importNatsBench } from ${JSON.stringify(path.join(out, 'benchmark/import/nats-import.js'))};
+        import { importNatsBench } from ${JSON.stringify(path.join(out, 'natsbench/import/nats-import.js'))};
         try { await importNatsBench({ space: 'tss', from: ${JSON.stringify(bad)}, to: ${JSON.stringify(fresh())}, concurrency: 2 }); console.log('no error'); }
         catch (e) { console.log(e.name + ': ' + e.message); }
       `;

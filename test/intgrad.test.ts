@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { binOf, intgradScores, selectBin, EMPTY_SCORE } from '../src/proxies/intgrad.js';
-import { zicoScore } from '../src/proxies/zico.js';
+import { zicoScore } from '../src/proxies/definitions/zico.js';
 import type { LayerGradients } from '../src/proxies/gradients.js';
 
 const layer = (name: string, block: string | null, ...batches: number[][]): LayerGradients => ({

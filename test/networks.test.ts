@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { openBenchmark } from '../src/benchmark/tables.js';
+import { openBenchmark } from '../src/natsbench/tables.js';
 import { DATASET_NAMES } from '../src/datasets/registry.js';
-import { countParams, initNetwork, sssNetworkSpec, tssNetworkSpec, networkLayers, layerParams } from '../src/networks/index.js';
-import { parseTssCell } from '../src/spaces/tss.js';
-import { sssFromIndex, formatSssChannels } from '../src/spaces/sss.js';
+import { countParams, initNetwork, networkLayers, layerParams } from '../src/networks/index.js';
+import { parseTssCell, tssNetworkSpec } from '../src/spaces/tss/index.js';
+import { sssFromIndex, formatSssChannels, sssNetworkSpec } from '../src/spaces/sss/index.js';
 import { Rng } from '../src/util/rng.js';
 
 const DATA = path.resolve(__dirname, '../../shared/data');

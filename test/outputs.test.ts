@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { importNatsBench } from '../src/benchmark/import/nats-import.js';
-import { registerBenchCommands } from '../src/cli/commands/bench.js';
+import { importNatsBench } from '../src/natsbench/import/nats-import.js';
+import { registerNatsBenchCommands } from '../src/cli/commands/natsbench.js';
 import { registerCorrelateCommand } from '../src/cli/commands/correlate.js';
 import { registerSearchCommand } from '../src/cli/commands/search.js';
 import { checkOutputDir, checkOutputFile, writeFilesAtomic } from '../src/util/atomicWrite.js';
@@ -190,7 +190,7 @@ describe('bench import --to: all tables or none', () => {
     expect(progress).not.toHaveBeenCalled();
     out.check();
 
-    const r = await runCommandsInProcess(registerBenchCommands, ['bench', 'import', '--space', 'tss', '--from', TSS_DIR, '--to', out.to, '--jobs', '1']);
+    const r = await runCommandsInProcess(registerNatsBenchCommands, ['bench', 'import', '--space', 'tss', '--from', TSS_DIR, '--to', out.to, '--jobs', '1']);
     expect(r.code).toBe(2);
     expectOneLine(r.stderr, /nats-tss-params\.csv" is a folder/);
   });
@@ -198,11 +198,11 @@ describe('bench import --to: all tables or none', () => {
   it('--to through a file, or nats-bench being a file, exits 2 at once', async () => {
     const to = fresh();
     fs.writeFileSync(path.join(to, 'file'), '');
-    const r = await runCommandsInProcess(registerBenchCommands, ['bench', 'import', '--space', 'tss', '--from', TSS_DIR, '--to', path.join(to, 'file', 'x')]);
+    const r = await runCommandsInProcess(registerNatsBenchCommands, ['bench', 'import', '--space', 'tss', '--from', TSS_DIR, '--to', path.join(to, 'file', 'x')]);
     expect(r.code).toBe(2);
     expectOneLine(r.stderr, /--to: .*file" is a file/);
     fs.writeFileSync(path.join(to, 'nats-bench'), '');
-    const r2 = await runCommandsInProcess(registerBenchCommands, ['bench', 'import', '--space', 'tss', '--from', TSS_DIR, '--to', to]);
+    const r2 = await runCommandsInProcess(registerNatsBenchCommands, ['natsbench', 'import', '--space', 'tss', '--from', TSS_DIR, '--to', to]);
     expect(r2.code).toBe(2);
     expectOneLine(r2.stderr, /nats-bench" exists and is not a folder/);
   });

@@ -1,13 +1,16 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
 import { createProxyContext, type ProxyContext } from '../src/proxies/context.js';
 import { InProcessEvaluator, Scorer } from '../src/proxies/scorer.js';
 import { evaluateProxies } from '../src/proxies/evaluate.js';
-import { buildNetworkSpec } from '../src/networks/index.js';
-import { parseProxyList } from '../src/proxies/registry.js';
-import { canonicalTss } from '../src/spaces/canonical.js';
-import { parseTssCell } from '../src/spaces/tss.js';
+import { buildNetworkSpec, gradientParamNames } from '../src/networks/index.js';
+import { paramBlocks } from '../src/proxies/gradients.js';
+import { analyticPass, gradientPass, naswotPass, synflowPass } from '../src/proxies/passes.js';
+import { DEFAULT_PROXIES, MFNAS_FIDELITIES, PROXIES, PROXY_LIST, PROXY_NAMES, parseProxyList } from '../src/proxies/registry.js';
+import { canonicalTss } from '../src/spaces/tss/canonical.js';
+import { parseTssCell } from '../src/spaces/tss/cell.js';
 
 const DATA = path.resolve(__dirname, '../../shared/data');
 let ctx: ProxyContext;
@@ -62,5 +65,61 @@ describe('proxy definitions on real networks', () => {
     expect(s2).toEqual(s1);
     const s3 = evaluateProxies(spec, ctx.batches, ['intgrad_param'], { initSeed: 2 });
     expect(s3.intgrad_param).not.toBe(s1.intgrad_param);
+  });
+});
+
+describe('the proxy registry', () => {
+  it('keeps every definition version and batch minimum (they are part of the score-cache key)', () => {
+    const pinned = Object.fromEntries(PROXY_LIST.map((d) => [d.name, [d.version, d.minBatches, d.pass.name]]));
+    expect(pinned).toEqual({
+      intgrad_param: [1, 1, 'gradient'], intgrad_mean: [1, 1, 'gradient'], zico: [2, 2, 'gradient'],
+      grad_norm: [1, 1, 'gradient'], snip: [1, 1, 'gradient'], synflow: [1, 1, 'synflow'],
+      naswot: [1, 1, 'naswot'], params: [1, 1, 'analytic'], flops: [1, 1, 'analytic'],
+    });
+    expect(PROXY_NAMES).toEqual(PROXY_LIST.map((d) => d.name));
+    for (const name of PROXY_NAMES) expect(PROXIES[name].name).toBe(name);
+    expect(DEFAULT_PROXIES).toEqual(MFNAS_FIDELITIES);
+    expect(MFNAS_FIDELITIES).toEqual(['intgrad_param', 'intgrad_mean']);
+  });
+});
+
+describe('evaluateProxies', () => {
+  afterEach(() => { vi.restoreAllMocks(); });
+  const typical = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+
+  it('runs each needed pass once, whatever the number of proxies reading it', () => {
+    const spec = buildNetworkSpec('tss', typical, 'ImageNet16-120');
+    const runs = [gradientPass, synflowPass, naswotPass, analyticPass].map((p) => vi.spyOn(p, 'run'));
+    evaluateProxies(spec, ctx.batches, parseProxyList('all'), { initSeed: 0 });
+    expect(runs.map((r) => r.mock.calls.length)).toEqual([1, 1, 1, 1]);
+    vi.clearAllMocks();
+    evaluateProxies(spec, ctx.batches, ['snip', 'params'], { initSeed: 0 });
+    expect(runs.map((r) => r.mock.calls.length)).toEqual([1, 0, 0, 1]);
+  });
+
+  it('leaves no tensor behind, and analytic proxies alone initialise no weights', () => {
+    const spec = buildNetworkSpec('sss', '8:16:24:32:40', 'ImageNet16-120');
+    // The first run may leave tfjs's own one-time constants; a second must leave nothing.
+    evaluateProxies(spec, ctx.batches, parseProxyList('all'), { initSeed: 0 });
+    const before = tf.memory().numTensors;
+    evaluateProxies(spec, ctx.batches, parseProxyList('all'), { initSeed: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    const tensor = vi.spyOn(tf.engine(), 'makeTensor');
+    expect(evaluateProxies(spec, ctx.batches, ['flops', 'params'], { initSeed: 0 })).toEqual({
+      params: expect.any(Number), flops: expect.any(Number),
+    });
+    expect(tensor).not.toHaveBeenCalled();
+  });
+
+  it('reads block membership from the spec: every cell-list weight in its block, stem and classifier in none', () => {
+    for (const [space, arch] of [['tss', typical], ['sss', '8:16:24:32:40']] as const) {
+      const spec = buildNetworkSpec(space, arch, 'cifar10');
+      const blocks = paramBlocks(spec);
+      const names = gradientParamNames(spec);
+      const inBlocks = names.filter((n) => blocks.has(n));
+      expect(names.filter((n) => !blocks.has(n))).toEqual([`${spec.stem.conv.name}.weight`, `${spec.classifier.name}.weight`]);
+      for (const n of inBlocks) expect(n.startsWith(`${blocks.get(n)}.`), n).toBe(true);
+      expect(new Set(inBlocks.map((n) => blocks.get(n)))).toEqual(new Set(spec.blocks.map((b) => b.name)));
+    }
   });
 });

@@ -126,10 +126,10 @@ describe('cache files', () => {
     expect((error as Error).message.length).toBeLessThanOrEqual(300);
   });
 
-  it('a file that is no database at all is one clear line from the CLI', () => {
+  it('a file that is no database at all is one clear line from the CLI', async () => {
     const file = path.join(tmp(), 'scores.sqlite');
     writeFileSync(file, 'this is not a database, just text '.repeat(200));
-    const r = runCli(['score', '--space', 'tss', '--dataset', 'ImageNet16-120', '--arch', ARCH, '--batch', '8', '--cache', file]);
+    const r = await runCli(['score', '--space', 'tss', '--dataset', 'ImageNet16-120', '--arch', ARCH, '--batch', '8', '--cache', file]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/score cache .*scores\.sqlite.*(damaged|cannot open).*--cache/);
@@ -137,7 +137,7 @@ describe('cache files', () => {
 });
 
 describe('a data folder with other images', () => {
-  it('gets another score from the same cache', () => {
+  it('gets another score from the same cache', async () => {
     // A copy of CIFAR-10 holding only its first 20 training records (plus the class names).
     const dir = tmp();
     mkdirSync(path.join(dir, 'cifar-10-batches-bin'));
@@ -149,18 +149,18 @@ describe('a data folder with other images', () => {
     closeSync(fd);
     writeFileSync(path.join(dir, 'cifar-10-batches-bin', 'data_batch_1.bin'), head);
     const cache = path.join(tmp(), 'scores.sqlite');
-    const score = (dataDir: string) => {
-      const r = runCli(['score', '--space', 'tss', '--dataset', 'cifar10', '--arch', ARCH, '--batch', '8', '--batches', '2',
+    const score = async (dataDir: string) => {
+      const r = await runCli(['score', '--space', 'tss', '--dataset', 'cifar10', '--arch', ARCH, '--batch', '8', '--batches', '2',
         '--proxies', 'intgrad_param', '--cache', cache, '--data-dir', dataDir, '--json'], { MFNAS_ENGINE: 'wasm' });
       expect(r.code, r.stderr).toBe(0);
       return JSON.parse(r.stdout).scores.intgrad_param as number;
     };
-    const small = score(dir);
-    const real = score(DATA);
+    const small = await score(dir);
+    const real = await score(DATA);
     expect(real).not.toBe(small);
     // Both now come from the cache, each under its own data.
-    expect(score(dir)).toBe(small);
-    expect(score(DATA)).toBe(real);
+    expect(await score(dir)).toBe(small);
+    expect(await score(DATA)).toBe(real);
     const db = new Database(cache, { readonly: true });
     expect((db.prepare('SELECT COUNT(DISTINCT input) AS n FROM scores').get() as { n: number }).n).toBe(2);
     db.close();

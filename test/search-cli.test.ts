@@ -19,8 +19,8 @@ describe('mfnas search end to end (small settings)', () => {
     '--seed', '1', '--runs', '2', '--cache', cache, '--json'];
   let result: any;
 
-  beforeAll(() => {
-    const r = runCli([...args, '--out', out]);
+  beforeAll(async () => {
+    const r = await runCli([...args, '--out', out]);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     result = JSON.parse(r.stdout);
@@ -39,8 +39,8 @@ describe('mfnas search end to end (small settings)', () => {
     expect(result.summary.accuracyMean).toBeCloseTo((result.runs[0].best.accuracy + result.runs[1].best.accuracy) / 2, 10);
   });
 
-  it('is reproducible: the same command and seed give the same answer', () => {
-    const again = JSON.parse(runCli(args).stdout);
+  it('is reproducible: the same command and seed give the same answer', async () => {
+    const again = JSON.parse((await runCli(args)).stdout);
     expect(again.runs.map((r: any) => r.best.arch)).toEqual(result.runs.map((r: any) => r.best.arch));
     expect(again.runs.map((r: any) => r.evaluated)).toEqual(result.runs.map((r: any) => r.evaluated));
   });

@@ -4,8 +4,8 @@ import { runRandomSearch, runRea } from '../src/search/baselines.js';
 import { combinedRanks, topByRank } from '../src/search/rank.js';
 import type { Candidate, Scores, SearchProblem } from '../src/search/problem.js';
 import { sssSpace, tssSpace } from '../src/spaces/index.js';
-import type { SssChannels, TssCell } from '../src/spaces/types.js';
-import { tssCellCode } from '../src/spaces/tss.js';
+import type { SssChannels } from '../src/spaces/sss/channels.js';
+import { tssCellCode, type TssCell } from '../src/spaces/tss/cell.js';
 
 /** A synthetic problem: deterministic fake scores from the arch, so the rules can be checked fast. */
 function fakeTss(opts: { feasible?: (c: TssCell) => boolean } = {}) {

@@ -5,8 +5,11 @@ import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/util/rng.js';
 import { InputError } from '../src/util/errors.js';
-import { EDGE_FROM, EDGE_TO, SSS_CHOICES, TSS_OPS, type TssCell } from '../src/spaces/types.js';
 import {
+  EDGE_FROM,
+  EDGE_TO,
+  TSS_OPS,
+  type TssCell,
   allTssCells,
   crossoverTssCell,
   formatTssCell,
@@ -15,9 +18,10 @@ import {
   sampleTssCell,
   tssCellCode,
   tssCellFromCode,
-} from '../src/spaces/tss.js';
-import { canonicalTss, isZeroCell, liveEdges, pruneDeadEdges, tssLiveness } from '../src/spaces/canonical.js';
+} from '../src/spaces/tss/cell.js';
+import { canonicalTss, isZeroCell, liveEdges, pruneDeadEdges, tssLiveness } from '../src/spaces/tss/canonical.js';
 import {
+  SSS_CHOICES,
   crossoverSssChannels,
   formatSssChannels,
   mutateSssChannels,
@@ -25,13 +29,13 @@ import {
   sampleSssChannels,
   sssFromIndex,
   sssIndexOf,
-} from '../src/spaces/sss.js';
+} from '../src/spaces/sss/channels.js';
 import { parseArchitecture, sssSpace, tssSpace, type TssIndexSource } from '../src/spaces/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const NATS = path.resolve(here, '../../shared/data/nats-bench');
 
-/** The reference tables, read here with the general CSV parser (independent of src/benchmark). */
+/** The reference tables, read here with the general CSV parser (independent of src/natsbench). */
 function readTable(file: string): Record<string, string>[] {
   return parse(fs.readFileSync(path.join(NATS, file), 'utf8'), { columns: true }) as Record<string, string>[];
 }
@@ -134,7 +138,7 @@ describe('TSS index <-> string (table row order)', () => {
   it('without a table, index lookups explain how to provide one', () => {
     const space = tssSpace();
     const cell = space.parse(CELL_9930);
-    expectInputError(() => space.indexOf(cell), 'NATS-Bench table', '--data-dir', 'MFNAS_DATA_DIR', 'mfnas bench import');
+    expectInputError(() => space.indexOf(cell), 'NATS-Bench table', '--data-dir', 'MFNAS_DATA_DIR', 'mfnas natsbench import');
     expectInputError(() => space.fromIndex(5), '--data-dir');
     expectInputError(() => parseArchitecture(space, '9930'), 'MFNAS_DATA_DIR');
     // string form still works without a table

@@ -374,7 +374,7 @@ napi_value SetConvFormat(napi_env env, napi_callback_info info) {
   return guard(env, "setConvFormat", [&]() -> napi_value {
     Args a(env, info, "setConvFormat", 1);
     int64_t m = a.i64(0, "mode", 0);
-    if (m > 2) throw_range(env, "setConvFormat: mode must be 0 (nhwc), 1 (blocked) or 2 (auto)");
+    if (m > 2) throw_range(env, "setConvFormat: mode must be 0 (nhwc), 1 (blocked) or 2 (auto: fixed rule)");
     mfnas::set_conv_format((int)m);
     return undefined(env);
   });
@@ -432,7 +432,8 @@ NAPI_MODULE_INIT() {
   napi_value v;
   napi_create_string_utf8(env, mfnas::version_string().c_str(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "dnnlVersion", v);
-  napi_create_uint32(env, 2, &v);
+  // Must match ADDON_ABI in src/native/index.ts.
+  napi_create_uint32(env, 3, &v);
   napi_set_named_property(env, exports, "abiVersion", v);
   return exports;
 }

@@ -1,13 +1,29 @@
 // oneDNN-backed kernels for mfnas. See kernels.hpp for the contract.
+//
+// Reproducibility. Every result is a function of the inputs and the shape
+// only: never of the thread count, of machine load, or of which calls came
+// before (on one machine and oneDNN build; other CPUs may pick other oneDNN
+// kernels). Three rules make it so:
+//  - oneDNN primitives are always created for one thread, and a batch is cut
+//    into chunks whose sizes depend on N alone (split_batch). setThreads(n)
+//    only decides how many chunks run at the same time, each chunk on its own
+//    single-threaded primitive execution. Weight gradients are summed over
+//    the chunks in chunk order.
+//  - Batch norm is not oneDNN's (its reduction split follows the thread
+//    count): per-channel sums are taken over fixed pixel blocks in double and
+//    added in block order.
+//  - The convolution memory format is a fixed rule on the shape
+//    (make_conv_auto), never timed.
 #include "kernels.hpp"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -30,64 +46,109 @@ namespace {
 std::atomic<int> g_conv_format{kConvAuto};
 constexpr size_t kMaxCacheEntries = 4096;
 
-// One argument of a cached primitive: the user's memory (wrapped, handle set
-// per call) and, when the primitive prefers another format, an internal
-// buffer plus the reorder between the two.
-struct Arg {
-  int id = 0;
-  bool output = false;
-  memory user;
-  memory internal;
-  bool reorder = false;
-  dnnl::primitive re;
+// Largest number of images per chunk. Smaller chunks would let more threads
+// share a batch but make each oneDNN call less efficient (16 measured 2-5%
+// slower than 32 on 16x16..4x4 maps at 1 and 2 threads; native/README.md).
+constexpr int64_t kMaxChunk = 32;
+
+// Pixels (N*H*W positions) per batch-norm block: the unit of its fixed
+// reduction order.
+constexpr int64_t kBnBlock = 1024;
+
+// The batch cut into `count` consecutive chunks of near-equal size: the first
+// `extra` chunks hold base + 1 images, the rest base. At most two distinct
+// chunk sizes, hence at most two primitives per shape.
+struct Chunks {
+  int64_t count, base, extra;
+  int64_t start(int64_t k) const { return k * base + std::min(k, extra); }
 };
 
-// Internal-only arguments (e.g. a diff_scale nobody asked for).
-struct Extra {
-  int id;
-  memory mem;
+Chunks split_batch(int64_t n) {
+  const int64_t count = (n + kMaxChunk - 1) / kMaxChunk;
+  return Chunks{count, n / count, n % count};
+}
+
+// oneDNN reads omp_get_max_threads() when it creates a primitive and bakes
+// the work split (and for weight gradients the reduction order) into it.
+// Holding it at 1 while creating makes every primitive single-threaded.
+struct OneThread {
+  int prev;
+  OneThread() : prev(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(prev); }
+};
+
+// Per OpenMP thread of a JS thread: a stream and a scratchpad. oneDNN memory
+// objects and streams are not safe to share between concurrently running
+// chunks; primitives are.
+struct Slot {
+  dnnl::stream strm;
+  std::vector<char> raw;
+  char* ptr = nullptr;
+  size_t cap = 0;
+
+  explicit Slot(const dnnl::engine& eng) : strm(eng) {}
+
+  void* scratch(size_t bytes) {
+    if (bytes > cap) {
+      raw.assign(bytes + 64, 0);
+      uintptr_t p = reinterpret_cast<uintptr_t>(raw.data());
+      ptr = reinterpret_cast<char*>((p + 63) & ~uintptr_t(63));
+      cap = bytes;
+    }
+    return ptr;
+  }
+};
+
+// One argument of a primitive: how the caller's memory is described and, when
+// the primitive prefers another format, the reorder between the two.
+struct ArgSpec {
+  int id = 0;
+  bool output = false;
+  memory::desc user_md;  // descriptor the caller's pointer is wrapped with
+  memory::desc prim_md;
+  bool reorder = false;
+  dnnl::primitive re;
+  size_t re_scratch = 0;
+};
+
+// Memory objects of one Op for one slot (the internal buffers of reordered
+// arguments, and handles re-pointed at every call).
+struct Bound {
+  std::vector<memory> user, internal;
+  memory scratch, re_scratch;
 };
 
 struct Op {
   dnnl::primitive prim;
-  std::vector<Arg> args;
-  std::vector<Extra> extras;
+  std::vector<ArgSpec> args;
   memory::desc scratch_md;
-  memory scratch;  // handle points into the thread's shared scratchpad
   size_t scratch_bytes = 0;
   std::string impl;
   std::string name;
+  const char* format = "";
+  std::vector<std::unique_ptr<Bound>> bound;  // per slot
 };
 
 struct Ctx {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream strm{eng};
+  std::vector<std::unique_ptr<Slot>> slots;
   std::unordered_map<std::string, std::shared_ptr<Op>> cache;
-  // Auto-tuned convolution format choice per shape key (without the mode).
-  std::unordered_map<std::string, int> conv_choice;
-  std::vector<char, std::allocator<char>> scratch_raw;
-  char* scratch_ptr = nullptr;
-  size_t scratch_cap = 0;
-  int threads = 0;
+  std::vector<float> partials;  // per-chunk weight gradients
+  std::vector<double> sums;     // per-block batch-norm sums
+  int threads = 1;
 
-  Ctx() { threads = omp_get_max_threads(); }
-
-  void* scratch(size_t bytes) {
-    if (bytes > scratch_cap) {
-      scratch_raw.assign(bytes + 64, 0);
-      uintptr_t p = reinterpret_cast<uintptr_t>(scratch_raw.data());
-      scratch_ptr = reinterpret_cast<char*>((p + 63) & ~uintptr_t(63));
-      scratch_cap = bytes;
-    }
-    return scratch_ptr;
+  // Only ever called outside parallel regions.
+  void ensure_slots(int n) {
+    while ((int)slots.size() < n) slots.emplace_back(new Slot(eng));
   }
 };
 
 Ctx& ctx() {
   thread_local std::unique_ptr<Ctx> c;
   if (!c) c.reset(new Ctx());
-  // The OpenMP thread count is a per-thread setting; keep it in sync.
-  if (omp_get_max_threads() != c->threads) omp_set_num_threads(c->threads);
+  // Our parallel regions name their thread count; the ICV stays at 1 so that
+  // nothing oneDNN creates or runs outside them uses more than one thread.
+  if (omp_get_max_threads() != 1) omp_set_num_threads(1);
   return *c;
 }
 
@@ -131,58 +192,85 @@ bool same_bytes(const memory::desc& plain, const memory::desc& blk) {
   return true;
 }
 
-// Builds an Arg; user_md describes the caller's memory, prim_md what the
-// primitive wants.
-Arg make_arg(Ctx& c, int id, bool output, const memory::desc& user_md,
-             const memory::desc& prim_md) {
-  Arg a;
+// user_md describes the caller's memory, prim_md what the primitive wants.
+ArgSpec make_arg(Ctx& c, int id, bool output, const memory::desc& user_md, const memory::desc& prim_md) {
+  ArgSpec a;
   a.id = id;
   a.output = output;
+  a.prim_md = prim_md;
   if (!(user_md == prim_md) && same_bytes(user_md, prim_md)) {
     // Zero-copy: wrap the caller's pointer with the primitive's descriptor.
-    a.user = memory(prim_md, c.eng, DNNL_MEMORY_NONE);
+    a.user_md = prim_md;
     return a;
   }
-  a.user = memory(user_md, c.eng, DNNL_MEMORY_NONE);
+  a.user_md = user_md;
   if (!(user_md == prim_md)) {
     a.reorder = true;
-    a.internal = memory(prim_md, c.eng);
-    if (output)
-      a.re = dnnl::reorder(a.internal, a.user);
-    else
-      a.re = dnnl::reorder(a.user, a.internal);
+    const memory::desc& from = output ? prim_md : user_md;
+    const memory::desc& to = output ? user_md : prim_md;
+    dnnl::reorder::primitive_desc rpd(c.eng, from, c.eng, to, user_scratch_attr());
+    a.re_scratch = rpd.scratchpad_desc().get_size();
+    a.re = dnnl::reorder(rpd);
   }
   return a;
 }
 
 template <typename PD>
-void finish_op(Ctx& c, Op& op, const PD& pd, const char* name) {
+void finish_op(Op& op, const PD& pd, const char* name) {
   op.scratch_md = pd.scratchpad_desc();
   op.scratch_bytes = op.scratch_md.get_size();
-  if (op.scratch_bytes > 0) op.scratch = memory(op.scratch_md, c.eng, DNNL_MEMORY_NONE);
   const char* impl = pd.impl_info_str();
   op.impl = impl ? impl : "?";
   op.name = name;
 }
 
-void run(Ctx& c, Op& op, std::initializer_list<const void*> ptrs) {
-  size_t i = 0;
-  for (const void* p : ptrs) op.args[i++].user.set_data_handle(const_cast<void*>(p));
-  for (auto& a : op.args)
-    if (a.reorder && !a.output)
-      a.re.execute(c.strm, {{DNNL_ARG_FROM, a.user}, {DNNL_ARG_TO, a.internal}});
-  std::unordered_map<int, memory> m;
-  for (auto& a : op.args) m.emplace(a.id, a.reorder ? a.internal : a.user);
-  for (auto& e : op.extras) m.emplace(e.id, e.mem);
-  if (op.scratch_bytes > 0) {
-    op.scratch.set_data_handle(c.scratch(op.scratch_bytes));
-    m.emplace(DNNL_ARG_SCRATCHPAD, op.scratch);
+// Gives slots [0, n) their memory objects. Outside parallel regions only.
+void bind_slots(Ctx& c, Op& op, int n) {
+  while ((int)op.bound.size() < n) {
+    auto b = std::make_unique<Bound>();
+    size_t re_max = 0;
+    for (auto& a : op.args) {
+      b->user.push_back(memory(a.user_md, c.eng, DNNL_MEMORY_NONE));
+      b->internal.push_back(a.reorder ? memory(a.prim_md, c.eng) : memory());
+      re_max = std::max(re_max, a.re_scratch);
+    }
+    if (op.scratch_bytes > 0) b->scratch = memory(op.scratch_md, c.eng, DNNL_MEMORY_NONE);
+    if (re_max > 0)
+      b->re_scratch = memory(memory::desc({(memory::dim)re_max}, dt::u8, tag::a), c.eng, DNNL_MEMORY_NONE);
+    op.bound.push_back(std::move(b));
   }
-  op.prim.execute(c.strm, m);
-  for (auto& a : op.args)
-    if (a.reorder && a.output)
-      a.re.execute(c.strm, {{DNNL_ARG_FROM, a.internal}, {DNNL_ARG_TO, a.user}});
-  c.strm.wait();
+}
+
+void reorder_run(Slot& sl, const ArgSpec& a, Bound& b, size_t i) {
+  const memory& from = a.output ? b.internal[i] : b.user[i];
+  const memory& to = a.output ? b.user[i] : b.internal[i];
+  std::unordered_map<int, memory> m{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  if (a.re_scratch > 0) {
+    b.re_scratch.set_data_handle(sl.scratch(a.re_scratch));
+    m.emplace(DNNL_ARG_SCRATCHPAD, b.re_scratch);
+  }
+  a.re.execute(sl.strm, m);
+}
+
+// Runs `op` on slot `slot` with the caller's pointers, in the order of op.args.
+void run(Ctx& c, Op& op, int slot, std::initializer_list<const void*> ptrs) {
+  Slot& sl = *c.slots[slot];
+  Bound& b = *op.bound[slot];
+  size_t i = 0;
+  for (const void* p : ptrs) b.user[i++].set_data_handle(const_cast<void*>(p));
+  for (size_t j = 0; j < op.args.size(); ++j)
+    if (op.args[j].reorder && !op.args[j].output) reorder_run(sl, op.args[j], b, j);
+  std::unordered_map<int, memory> m;
+  for (size_t j = 0; j < op.args.size(); ++j)
+    m.emplace(op.args[j].id, op.args[j].reorder ? b.internal[j] : b.user[j]);
+  if (op.scratch_bytes > 0) {
+    b.scratch.set_data_handle(sl.scratch(op.scratch_bytes));
+    m.emplace(DNNL_ARG_SCRATCHPAD, b.scratch);
+  }
+  op.prim.execute(sl.strm, m);
+  for (size_t j = 0; j < op.args.size(); ++j)
+    if (op.args[j].reorder && op.args[j].output) reorder_run(sl, op.args[j], b, j);
+  sl.strm.wait();
 }
 
 std::shared_ptr<Op> lookup(Ctx& c, const std::string& key) {
@@ -199,6 +287,52 @@ void check(bool ok, const char* msg) {
   if (!ok) throw std::invalid_argument(msg);
 }
 
+// Runs f(k, slot) for k in [0, count) on up to `threads` OpenMP threads. Which
+// thread runs which k varies; f must write only k's own outputs. A primitive
+// created for one thread runs its whole work on the calling thread here
+// (oneDNN's parallel() calls the body directly for one thread, and inside an
+// active parallel region never opens another).
+template <typename F>
+void for_chunks(int64_t count, int threads, F&& f) {
+  const int nt = (int)std::min<int64_t>(threads, count);
+  if (nt <= 1) {
+    for (int64_t k = 0; k < count; ++k) f(k, 0);
+    return;
+  }
+  std::exception_ptr err;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int64_t k = 0; k < count; ++k) {
+    try {
+      f(k, omp_get_thread_num());
+    } catch (...) {
+#pragma omp critical(mfnas_chunk_error)
+      if (!err) err = std::current_exception();
+    }
+  }
+  if (err) std::rethrow_exception(err);
+}
+
+// The ops for each distinct chunk size of a batch (index 0: base + 1 images,
+// index 1: base), bound for `slots` slots. make(n) builds an op for n images.
+// Shared pointers: storing the second may flush the cache.
+template <typename Make>
+void chunk_ops(Ctx& c, const Chunks& ch, int slots, const std::string& key_prefix, Make&& make,
+               std::shared_ptr<Op> out[2]) {
+  for (int i = 0; i < 2; ++i) {
+    if (i == 0 && ch.extra == 0) continue;  // all chunks hold `base` (extra < count always)
+    const int64_t n = ch.base + (i == 0 ? 1 : 0);
+    const std::string key = key_prefix + std::to_string(n);
+    auto op = lookup(c, key);
+    if (!op) {
+      OneThread one;
+      op = make(n);
+      store(c, key, op);
+    }
+    bind_slots(c, *op, slots);
+    out[i] = op;
+  }
+}
+
 // ---------------------------------------------------------------- conv
 
 enum ConvDir { kFwd = 0, kBwdData = 1, kBwdWeights = 2 };
@@ -212,12 +346,13 @@ void validate(const ConvShape& s) {
   check(s.h + s.pt + s.pb >= s.kh && s.w + s.pl + s.pr >= s.kw, "conv2d: kernel larger than padded input");
 }
 
-std::string conv_key(const ConvShape& s, int dir) {
+// Shape key without the batch size (it follows as the chunk size).
+std::string conv_key(const ConvShape& s, int dir, int mode) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "conv%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", dir,
-                (long long)s.n, (long long)s.h, (long long)s.w, (long long)s.ci, (long long)s.co,
-                (long long)s.kh, (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.pt,
-                (long long)s.pb, (long long)s.pl, (long long)s.pr);
+  std::snprintf(buf, sizeof buf, "conv%d/m%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,n=", dir,
+                mode, (long long)s.h, (long long)s.w, (long long)s.ci, (long long)s.co, (long long)s.kh,
+                (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.pt, (long long)s.pb,
+                (long long)s.pl, (long long)s.pr);
   return buf;
 }
 
@@ -248,6 +383,7 @@ std::shared_ptr<Op> make_conv(Ctx& c, const ConvShape& s, int dir, int mode) {
 
   auto attr = user_scratch_attr();
   auto op = std::make_shared<Op>();
+  op->format = blocked ? " blocked" : " nhwc";
   dnnl::convolution_forward::desc fd(prop_kind::forward_training, algorithm::convolution_direct,
                                      src_any, wei_any, dst_any, strides, pl, pr);
   dnnl::convolution_forward::primitive_desc fpd(fd, attr, c.eng);
@@ -256,7 +392,7 @@ std::shared_ptr<Op> make_conv(Ctx& c, const ConvShape& s, int dir, int mode) {
     op->args.push_back(make_arg(c, DNNL_ARG_SRC, false, src_user, fpd.src_desc()));
     op->args.push_back(make_arg(c, DNNL_ARG_WEIGHTS, false, wei_user, fpd.weights_desc()));
     op->args.push_back(make_arg(c, DNNL_ARG_DST, true, dst_user, fpd.dst_desc()));
-    finish_op(c, *op, fpd, "conv_fwd");
+    finish_op(*op, fpd, "conv_fwd");
   } else if (dir == kBwdData) {
     dnnl::convolution_backward_data::desc bd(algorithm::convolution_direct, src_any, wei_any,
                                              dst_any, strides, pl, pr);
@@ -265,7 +401,7 @@ std::shared_ptr<Op> make_conv(Ctx& c, const ConvShape& s, int dir, int mode) {
     op->args.push_back(make_arg(c, DNNL_ARG_DIFF_DST, false, dst_user, bpd.diff_dst_desc()));
     op->args.push_back(make_arg(c, DNNL_ARG_WEIGHTS, false, wei_user, bpd.weights_desc()));
     op->args.push_back(make_arg(c, DNNL_ARG_DIFF_SRC, true, src_user, bpd.diff_src_desc()));
-    finish_op(c, *op, bpd, "conv_bwd_data");
+    finish_op(*op, bpd, "conv_bwd_data");
   } else {
     dnnl::convolution_backward_weights::desc bd(algorithm::convolution_direct, src_any, wei_any,
                                                 dst_any, strides, pl, pr);
@@ -274,9 +410,26 @@ std::shared_ptr<Op> make_conv(Ctx& c, const ConvShape& s, int dir, int mode) {
     op->args.push_back(make_arg(c, DNNL_ARG_SRC, false, src_user, bpd.src_desc()));
     op->args.push_back(make_arg(c, DNNL_ARG_DIFF_DST, false, dst_user, bpd.diff_dst_desc()));
     op->args.push_back(make_arg(c, DNNL_ARG_DIFF_WEIGHTS, true, wei_user, bpd.diff_weights_desc()));
-    finish_op(c, *op, bpd, "conv_bwd_weights");
+    finish_op(*op, bpd, "conv_bwd_weights");
   }
   return op;
+}
+
+// The fixed format rule of mode kConvAuto (measurements: native/README.md,
+// "Formats"). Forward and backward-data take oneDNN's blocked layout when it
+// is the caller's NHWC bytes themselves for both activations (channel counts
+// equal to the CPU's channel block, e.g. 16 with AVX-512): no reorder, and
+// its jit kernels beat the NHWC ones there. Otherwise, and always for weight
+// gradients, NHWC. Depends on the shape and the CPU only.
+std::shared_ptr<Op> make_conv_auto(Ctx& c, const ConvShape& s, int dir) {
+  if (dir != kBwdWeights) {
+    auto op = make_conv(c, s, dir, kConvBlocked);
+    bool copies = false;
+    for (auto& a : op->args)
+      if (a.reorder && a.id != DNNL_ARG_WEIGHTS) copies = true;
+    if (!copies) return op;
+  }
+  return make_conv(c, s, dir, kConvNhwc);
 }
 
 // Rows/columns of dx that no output position reads (negative right padding)
@@ -298,54 +451,45 @@ void zero_cropped_tail(const ConvShape& s, float* dx) {
     }
 }
 
-void conv_run(const ConvShape& s, int dir, const void* a, const void* b, void* out) {
+void conv_run(const ConvShape& s, int dir, const float* a, const float* b, float* out) {
   validate(s);
   Ctx& c = ctx();
-  const std::string base = conv_key(s, dir) + "/t" + std::to_string(c.threads);
-  int mode = g_conv_format.load();
-  if (mode == kConvAuto) {
-    auto it = c.conv_choice.find(base);
-    if (it != c.conv_choice.end()) {
-      mode = it->second;
+  const int mode = g_conv_format.load();
+  const Chunks ch = split_batch(s.n);
+  const int slots = (int)std::min<int64_t>(c.threads, ch.count);
+  c.ensure_slots(slots);
+  std::shared_ptr<Op> ops[2];
+  chunk_ops(c, ch, slots, conv_key(s, dir, mode),
+            [&](int64_t n) {
+              ConvShape cs = s;
+              cs.n = n;
+              return mode == kConvAuto ? make_conv_auto(c, cs, dir) : make_conv(c, cs, dir, mode);
+            },
+            ops);
+  const int64_t in_img = s.h * s.w * s.ci, out_img = s.oh() * s.ow() * s.co;
+  const int64_t wsize = s.kh * s.kw * s.ci * s.co;
+  if (dir == kBwdWeights && ch.count > 1) c.partials.resize((size_t)((ch.count - 1) * wsize));
+  float* partials = c.partials.data();
+  for_chunks(ch.count, slots, [&](int64_t k, int slot) {
+    Op& op = *ops[k < ch.extra ? 0 : 1];
+    const int64_t n0 = ch.start(k);
+    if (dir == kFwd) {
+      run(c, op, slot, {a + n0 * in_img, b, out + n0 * out_img});
+    } else if (dir == kBwdData) {
+      run(c, op, slot, {a + n0 * out_img, b, out + n0 * in_img});
     } else {
-      // Time both formats (three times each, keep the best) and remember the
-      // winner. Outputs are overwritten, never accumulated, so repeated
-      // execution is harmless; the last run leaves the correct result.
-      double best[2] = {1e30, 1e30};
-      std::shared_ptr<Op> ops[2];
-      for (int m = 0; m < 2; ++m) {
-        const std::string key = base + "/m" + std::to_string(m);
-        ops[m] = lookup(c, key);
-        if (!ops[m]) {
-          ops[m] = make_conv(c, s, dir, m);
-          store(c, key, ops[m]);
-        }
-      }
-      // Alternate the two and keep each one's minimum: robust against other
-      // processes stealing the CPU during one of the runs.
-      for (int rep = 0; rep < 3; ++rep)
-        for (int m = 0; m < 2; ++m) {
-          auto t0 = std::chrono::steady_clock::now();
-          run(c, *ops[m], {a, b, out});
-          double dt_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          best[m] = std::min(best[m], dt_s);
-        }
-      mode = best[kConvBlocked] < 0.95 * best[kConvNhwc] ? kConvBlocked : kConvNhwc;
-      c.conv_choice[base] = mode;
-      // Drop the loser to save memory (blocked ops hold internal buffers).
-      c.cache.erase(base + "/m" + std::to_string(mode == kConvNhwc ? kConvBlocked : kConvNhwc));
-      if (dir == kBwdData) zero_cropped_tail(s, static_cast<float*>(out));
-      return;
+      float* dw = k == 0 ? out : partials + (k - 1) * wsize;
+      run(c, op, slot, {a + n0 * in_img, b + n0 * out_img, dw});
+    }
+  });
+  if (dir == kBwdWeights) {
+    // Chunk order, whatever the thread count.
+    for (int64_t k = 1; k < ch.count; ++k) {
+      const float* p = partials + (k - 1) * wsize;
+      for (int64_t i = 0; i < wsize; ++i) out[i] += p[i];
     }
   }
-  const std::string key = base + "/m" + std::to_string(mode);
-  auto op = lookup(c, key);
-  if (!op) {
-    op = make_conv(c, s, dir, mode);
-    store(c, key, op);
-  }
-  run(c, *op, {a, b, out});
-  if (dir == kBwdData) zero_cropped_tail(s, static_cast<float*>(out));
+  if (dir == kBwdData) zero_cropped_tail(s, out);
 }
 
 // ---------------------------------------------------------------- pooling
@@ -359,15 +503,16 @@ void validate(const PoolShape& s) {
   check(s.h + s.pt + s.pb >= s.kh && s.w + s.pl + s.pr >= s.kw, "avgPool: kernel larger than padded input");
 }
 
-std::shared_ptr<Op> pool_op(Ctx& c, const PoolShape& s, bool backward) {
+std::string pool_key(const PoolShape& s, bool backward) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "pool%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d/t%d",
-                backward ? 1 : 0, (long long)s.n, (long long)s.h, (long long)s.w, (long long)s.c,
-                (long long)s.kh, (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.pt,
-                (long long)s.pb, (long long)s.pl, (long long)s.pr, s.exclude_pad ? 1 : 0, c.threads);
-  std::string key(buf);
-  if (auto op = lookup(c, key)) return op;
+  std::snprintf(buf, sizeof buf, "pool%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d,n=",
+                backward ? 1 : 0, (long long)s.h, (long long)s.w, (long long)s.c, (long long)s.kh,
+                (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.pt, (long long)s.pb,
+                (long long)s.pl, (long long)s.pr, s.exclude_pad ? 1 : 0);
+  return buf;
+}
 
+std::shared_ptr<Op> make_pool(Ctx& c, const PoolShape& s, bool backward) {
   const int64_t oh = s.oh(), ow = s.ow();
   const int64_t prh = (oh - 1) * s.sh + s.kh - s.h - s.pt;
   const int64_t prw = (ow - 1) * s.sw + s.kw - s.w - s.pl;
@@ -387,93 +532,152 @@ std::shared_ptr<Op> pool_op(Ctx& c, const PoolShape& s, bool backward) {
     op->prim = dnnl::pooling_forward(fpd);
     op->args.push_back(make_arg(c, DNNL_ARG_SRC, false, src_md, fpd.src_desc()));
     op->args.push_back(make_arg(c, DNNL_ARG_DST, true, dst_md, fpd.dst_desc()));
-    finish_op(c, *op, fpd, "avgpool_fwd");
+    finish_op(*op, fpd, "avgpool_fwd");
   } else {
     dnnl::pooling_backward::desc bd(alg, src_md, dst_md, strides, kernel, pl, pr);
     dnnl::pooling_backward::primitive_desc bpd(bd, attr, c.eng, fpd);
     op->prim = dnnl::pooling_backward(bpd);
     op->args.push_back(make_arg(c, DNNL_ARG_DIFF_DST, false, dst_md, bpd.diff_dst_desc()));
     op->args.push_back(make_arg(c, DNNL_ARG_DIFF_SRC, true, src_md, bpd.diff_src_desc()));
-    finish_op(c, *op, bpd, "avgpool_bwd");
+    finish_op(*op, bpd, "avgpool_bwd");
   }
-  store(c, key, op);
   return op;
+}
+
+// Pooling windows never cross images, so chunking changes nothing in the
+// arithmetic; it is done for the same single-threaded-primitive guarantee.
+void pool_run(const PoolShape& s, bool backward, const float* in, float* out) {
+  validate(s);
+  Ctx& c = ctx();
+  const Chunks ch = split_batch(s.n);
+  const int slots = (int)std::min<int64_t>(c.threads, ch.count);
+  c.ensure_slots(slots);
+  std::shared_ptr<Op> ops[2];
+  chunk_ops(c, ch, slots, pool_key(s, backward),
+            [&](int64_t n) {
+              PoolShape ps = s;
+              ps.n = n;
+              return make_pool(c, ps, backward);
+            },
+            ops);
+  const int64_t x_img = s.h * s.w * s.c, y_img = s.oh() * s.ow() * s.c;
+  const int64_t in_img = backward ? y_img : x_img, out_img = backward ? x_img : y_img;
+  for_chunks(ch.count, slots, [&](int64_t k, int slot) {
+    const int64_t n0 = ch.start(k);
+    run(c, *ops[k < ch.extra ? 0 : 1], slot, {in + n0 * in_img, out + n0 * out_img});
+  });
 }
 
 // ---------------------------------------------------------------- batch norm
+//
+// Per-channel sums over the N*H*W pixels are taken per block of kBnBlock
+// pixels, in double, pixel after pixel inside a block (vectorised across
+// channels only, so each channel's order is fixed), and the block sums are
+// added in block order. The products summed are exact in double (float
+// differences and products of two floats), so the only rounding is in the
+// additions, whose order depends on the shape alone.
+//
+// The block functions are compiled for several instruction sets; lanes never
+// mix channels and nothing is contracted to FMA (-ffp-contract=off), so every
+// version gives the same bits.
+#if defined(__x86_64__) && defined(__ELF__)
+#define MFNAS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MFNAS_CLONES
+#endif
 
-std::shared_ptr<Op> bn_op(Ctx& c, int64_t n, int64_t h, int64_t w, int64_t ch, float eps, int kind,
-                          bool scale, bool shift) {
-  // kind: 0 forward, 1 backward computing diff scale/shift, 2 backward data only.
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "bn%d:%lld,%lld,%lld,%lld,%a,%d%d/t%d", kind, (long long)n,
-                (long long)h, (long long)w, (long long)ch, (double)eps, scale ? 1 : 0, shift ? 1 : 0,
-                c.threads);
-  std::string key(buf);
-  if (auto op = lookup(c, key)) return op;
+struct Blocks {
+  int64_t pixels, count;
+  explicit Blocks(int64_t p) : pixels(p), count((p + kBnBlock - 1) / kBnBlock) {}
+  int64_t begin(int64_t b) const { return b * kBnBlock; }
+  int64_t end(int64_t b) const { return std::min(pixels, (b + 1) * kBnBlock); }
+};
 
-  memory::desc data_md({n, ch, h, w}, dt::f32, tag::nhwc);
-  memory::desc vec_md({ch}, dt::f32, tag::a);
-  auto flags = dnnl::normalization_flags::none;
-  if (scale) flags |= dnnl::normalization_flags::use_scale;
-  if (shift) flags |= dnnl::normalization_flags::use_shift;
-  auto attr = user_scratch_attr();
-  auto op = std::make_shared<Op>();
-  dnnl::batch_normalization_forward::desc fd(prop_kind::forward_training, data_md, eps, flags);
-  dnnl::batch_normalization_forward::primitive_desc fpd(fd, attr, c.eng);
-  if (kind == 0) {
-    op->prim = dnnl::batch_normalization_forward(fpd);
-    // Order matches the pointer list in batchnorm_forward.
-    op->args.push_back(make_arg(c, DNNL_ARG_SRC, false, data_md, fpd.src_desc()));
-    op->args.push_back(make_arg(c, DNNL_ARG_DST, true, data_md, fpd.dst_desc()));
-    op->args.push_back(make_arg(c, DNNL_ARG_MEAN, true, vec_md, fpd.mean_desc()));
-    op->args.push_back(make_arg(c, DNNL_ARG_VARIANCE, true, vec_md, fpd.variance_desc()));
-    if (scale) op->args.push_back(make_arg(c, DNNL_ARG_SCALE, false, vec_md, vec_md));
-    if (shift) op->args.push_back(make_arg(c, DNNL_ARG_SHIFT, false, vec_md, vec_md));
-    finish_op(c, *op, fpd, "bn_fwd");
-  } else {
-    dnnl::batch_normalization_backward::desc bd(kind == 1 ? prop_kind::backward : prop_kind::backward_data,
-                                                data_md, data_md, eps, flags);
-    dnnl::batch_normalization_backward::primitive_desc bpd(bd, attr, c.eng, fpd);
-    op->prim = dnnl::batch_normalization_backward(bpd);
-    op->args.push_back(make_arg(c, DNNL_ARG_SRC, false, data_md, bpd.src_desc()));
-    op->args.push_back(make_arg(c, DNNL_ARG_DIFF_DST, false, data_md, bpd.diff_dst_desc()));
-    op->args.push_back(make_arg(c, DNNL_ARG_MEAN, false, vec_md, bpd.mean_desc()));
-    op->args.push_back(make_arg(c, DNNL_ARG_VARIANCE, false, vec_md, bpd.variance_desc()));
-    op->args.push_back(make_arg(c, DNNL_ARG_DIFF_SRC, true, data_md, bpd.diff_src_desc()));
-    if (scale) op->args.push_back(make_arg(c, DNNL_ARG_SCALE, false, vec_md, vec_md));
-    if (kind == 1) {
-      if (scale) op->args.push_back(make_arg(c, DNNL_ARG_DIFF_SCALE, true, vec_md, vec_md));
-      if (shift) op->args.push_back(make_arg(c, DNNL_ARG_DIFF_SHIFT, true, vec_md, vec_md));
+// Channels are processed in tiles of T so that the accumulators stay in
+// registers; the tile loop visits the block's pixels once per tile (the block
+// is small enough to stay in cache).
+template <int T>
+inline void stats_tile(const float* __restrict x, const float* __restrict shift, int64_t c, int64_t c0,
+                       int64_t p0, int64_t p1, double* __restrict s1, double* __restrict s2) {
+  double a[T], q[T];
+  for (int j = 0; j < T; ++j) a[j] = q[j] = 0;
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* xp = x + p * c + c0;
+#pragma omp simd
+    for (int j = 0; j < T; ++j) {
+      const double d = (double)xp[j] - (double)shift[c0 + j];
+      a[j] += d;
+      q[j] += d * d;
     }
-    if (kind == 1 && shift) {
-      // oneDNN 2.6 insists on a SHIFT input whenever use_shift is set, even
-      // though the backward pass never reads it: bind internal zeros.
-      memory zeros(vec_md, c.eng);
-      std::memset(zeros.get_data_handle(), 0, vec_md.get_size());
-      op->extras.push_back(Extra{DNNL_ARG_SHIFT, zeros});
-    }
-    finish_op(c, *op, bpd, "bn_bwd");
   }
-  store(c, key, op);
-  return op;
+  for (int j = 0; j < T; ++j) s1[c0 + j] = a[j], s2[c0 + j] = q[j];
 }
 
-// Binds a variable-length pointer list (nullptr entries skipped by caller).
-void run_vec(Ctx& c, Op& op, const std::vector<const void*>& ptrs) {
-  if (ptrs.size() != op.args.size()) throw std::logic_error("internal: argument count mismatch");
-  for (auto& a : op.args)
-    if (a.reorder) throw std::logic_error("internal: unexpected reorder for " + op.name);
-  for (size_t i = 0; i < ptrs.size(); ++i) op.args[i].user.set_data_handle(const_cast<void*>(ptrs[i]));
-  std::unordered_map<int, memory> m;
-  for (auto& a : op.args) m.emplace(a.id, a.user);
-  for (auto& e : op.extras) m.emplace(e.id, e.mem);
-  if (op.scratch_bytes > 0) {
-    op.scratch.set_data_handle(c.scratch(op.scratch_bytes));
-    m.emplace(DNNL_ARG_SCRATCHPAD, op.scratch);
+// s1[c] = sum (x - shift), s2[c] = sum (x - shift)^2 over pixels [p0, p1).
+MFNAS_CLONES void block_stats(const float* x, const float* shift, int64_t c, int64_t p0, int64_t p1,
+                              double* s1, double* s2) {
+  int64_t c0 = 0;
+  for (; c0 + 16 <= c; c0 += 16) stats_tile<16>(x, shift, c, c0, p0, p1, s1, s2);
+  for (; c0 + 4 <= c; c0 += 4) stats_tile<4>(x, shift, c, c0, p0, p1, s1, s2);
+  for (; c0 < c; ++c0) stats_tile<1>(x, shift, c, c0, p0, p1, s1, s2);
+}
+
+template <int T>
+inline void dstats_tile(const float* __restrict x, const float* __restrict dy, const float* __restrict mean,
+                        int64_t c, int64_t c0, int64_t p0, int64_t p1, double* __restrict sdy,
+                        double* __restrict sdyx) {
+  double a[T], q[T];
+  for (int j = 0; j < T; ++j) a[j] = q[j] = 0;
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* xp = x + p * c + c0;
+    const float* gp = dy + p * c + c0;
+#pragma omp simd
+    for (int j = 0; j < T; ++j) {
+      const double g = (double)gp[j];
+      a[j] += g;
+      q[j] += g * ((double)xp[j] - (double)mean[c0 + j]);
+    }
   }
-  op.prim.execute(c.strm, m);
-  c.strm.wait();
+  for (int j = 0; j < T; ++j) sdy[c0 + j] = a[j], sdyx[c0 + j] = q[j];
+}
+
+// sdy[c] = sum dy, sdyx[c] = sum dy * (x - mean) over pixels [p0, p1).
+MFNAS_CLONES void block_dstats(const float* x, const float* dy, const float* mean, int64_t c, int64_t p0,
+                               int64_t p1, double* sdy, double* sdyx) {
+  int64_t c0 = 0;
+  for (; c0 + 16 <= c; c0 += 16) dstats_tile<16>(x, dy, mean, c, c0, p0, p1, sdy, sdyx);
+  for (; c0 + 4 <= c; c0 += 4) dstats_tile<4>(x, dy, mean, c, c0, p0, p1, sdy, sdyx);
+  for (; c0 < c; ++c0) dstats_tile<1>(x, dy, mean, c, c0, p0, p1, sdy, sdyx);
+}
+
+// y = (x - mean) * scale + shift. y may be x.
+MFNAS_CLONES void block_norm(const float* x, float* y, int64_t c, int64_t p0, int64_t p1, const float* mean,
+                             const float* scale, const float* shift) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* xp = x + p * c;
+    float* yp = y + p * c;
+#pragma omp simd
+    for (int64_t j = 0; j < c; ++j) yp[j] = (xp[j] - mean[j]) * scale[j] + shift[j];
+  }
+}
+
+// dx = (dy - k2 - (x - mean) * k3) * k1. dx may be dy.
+MFNAS_CLONES void block_dnorm(const float* x, const float* dy, float* dx, int64_t c, int64_t p0, int64_t p1,
+                              const float* mean, const float* k1, const float* k2, const float* k3) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* xp = x + p * c;
+    const float* gp = dy + p * c;
+    float* op = dx + p * c;
+#pragma omp simd
+    for (int64_t j = 0; j < c; ++j) op[j] = (gp[j] - k2[j] - (xp[j] - mean[j]) * k3[j]) * k1[j];
+  }
+}
+
+// out[c] = sum over blocks b of part[b * stride + c], in block order.
+void reduce_blocks(const double* part, int64_t blocks, int64_t stride, int64_t c, double* out) {
+  for (int64_t ch = 0; ch < c; ++ch) out[ch] = 0;
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) out[ch] += part[b * stride + ch];
 }
 
 }  // namespace
@@ -482,9 +686,7 @@ void run_vec(Ctx& c, Op& op, const std::vector<const void*>& ptrs) {
 
 void set_threads(int n) {
   check(n >= 1, "setThreads: n must be >= 1");
-  Ctx& c = ctx();
-  c.threads = n;
-  omp_set_num_threads(n);
+  ctx().threads = n;
 }
 
 int get_threads() { return ctx().threads; }
@@ -499,11 +701,9 @@ int get_conv_format() { return g_conv_format.load(); }
 void clear_cache() {
   Ctx& c = ctx();
   c.cache.clear();
-  c.conv_choice.clear();
-  c.scratch_raw.clear();
-  c.scratch_raw.shrink_to_fit();
-  c.scratch_ptr = nullptr;
-  c.scratch_cap = 0;
+  c.slots.clear();
+  c.partials = std::vector<float>();
+  c.sums = std::vector<double>();
 }
 
 size_t cache_size() { return ctx().cache.size(); }
@@ -519,13 +719,11 @@ std::string describe_cache() {
   Ctx& c = ctx();
   std::ostringstream o;
   for (auto& kv : c.cache) {
-    o << kv.first << " -> " << kv.second->impl;
+    o << kv.first << " -> " << kv.second->impl << kv.second->format;
     for (auto& a : kv.second->args)
       if (a.reorder) o << " [reorder arg " << a.id << "]";
     o << "\n";
   }
-  for (auto& kv : c.conv_choice)
-    o << "choice " << kv.first << " -> " << (kv.second == kConvBlocked ? "blocked" : "nhwc") << "\n";
   return o.str();
 }
 
@@ -546,11 +744,38 @@ void batchnorm_forward(int64_t n, int64_t h, int64_t w, int64_t ch, float eps, c
   check(n > 0 && h > 0 && w > 0 && ch > 0, "batchNorm: sizes must be positive");
   check(eps >= 0.f, "batchNorm: eps must be >= 0");
   Ctx& c = ctx();
-  auto op = bn_op(c, n, h, w, ch, eps, 0, gamma != nullptr, beta != nullptr);
-  std::vector<const void*> p{x, y, mean, variance};
-  if (gamma) p.push_back(gamma);
-  if (beta) p.push_back(beta);
-  run_vec(c, *op, p);
+  const Blocks bl(n * h * w);
+  const double m = (double)bl.pixels;
+  c.sums.resize((size_t)((2 * bl.count + 2) * ch));
+  double* part = c.sums.data();  // block b: [sum d | sum d^2] at 2*b*ch, d = x - x[pixel 0]
+  double* s1 = part + 2 * bl.count * ch;
+  double* s2 = s1 + ch;
+  // Sums of deviations from the first pixel rather than of x itself: one
+  // pass, and no cancellation when a channel's mean dwarfs its spread.
+  // x[pixel 0] is copied first because y may overwrite x.
+  std::vector<float> ref(x, x + ch);
+  for_chunks(bl.count, c.threads, [&](int64_t b, int) {
+    double* p = part + 2 * b * ch;
+    block_stats(x, ref.data(), ch, bl.begin(b), bl.end(b), p, p + ch);
+  });
+  reduce_blocks(part, bl.count, 2 * ch, ch, s1);
+  reduce_blocks(part + ch, bl.count, 2 * ch, ch, s2);
+
+  std::vector<float> scale(ch), shift(ch);
+  for (int64_t i = 0; i < ch; ++i) {
+    const double d = s1[i] / m;
+    mean[i] = (float)((double)ref[i] + d);
+    variance[i] = (float)std::max(0.0, s2[i] / m - d * d);
+    // From the float statistics handed to the caller, as the backward pass
+    // (which sees only those) recomputes it.
+    const double inv = 1.0 / std::sqrt((double)variance[i] + (double)eps);
+    scale[i] = (float)((gamma ? (double)gamma[i] : 1.0) * inv);
+    shift[i] = beta ? beta[i] : 0.f;
+  }
+  // Elementwise: any split gives the same bits.
+  for_chunks(bl.count, c.threads, [&](int64_t b, int) {
+    block_norm(x, y, ch, bl.begin(b), bl.end(b), mean, scale.data(), shift.data());
+  });
 }
 
 void batchnorm_backward(int64_t n, int64_t h, int64_t w, int64_t ch, float eps, const float* x,
@@ -559,31 +784,32 @@ void batchnorm_backward(int64_t n, int64_t h, int64_t w, int64_t ch, float eps, 
   check(n > 0 && h > 0 && w > 0 && ch > 0, "batchNorm: sizes must be positive");
   check(dgamma == nullptr || gamma != nullptr, "batchNormBackward: dgamma requires gamma");
   Ctx& c = ctx();
-  const bool scale = gamma != nullptr;
-  // oneDNN 2.6 rejects backward_data with use_scale: with gamma, always use
-  // the full backward (dgamma possibly into a temporary).
-  const bool want_diffs = dgamma != nullptr || dbeta != nullptr || scale;
-  // oneDNN computes diff_scale only together with use_scale; when the caller
-  // wants dbeta but not dgamma while gamma is given, dgamma goes to a
-  // temporary.
-  std::vector<float> tmp;
-  if (want_diffs) {
-    auto op = bn_op(c, n, h, w, ch, eps, 1, scale, dbeta != nullptr);
-    if (scale && !dgamma) {
-      tmp.resize(ch);
-      dgamma = tmp.data();
-    }
-    std::vector<const void*> p{x, dy, mean, variance, dx};
-    if (scale) p.push_back(gamma);
-    if (scale) p.push_back(dgamma);
-    if (dbeta) p.push_back(dbeta);
-    run_vec(c, *op, p);
-  } else {
-    auto op = bn_op(c, n, h, w, ch, eps, 2, scale, false);
-    std::vector<const void*> p{x, dy, mean, variance, dx};
-    if (scale) p.push_back(gamma);
-    run_vec(c, *op, p);
+  const Blocks bl(n * h * w);
+  const double m = (double)bl.pixels;
+  c.sums.resize((size_t)((2 * bl.count + 2) * ch));
+  double* part = c.sums.data();  // block b: [sum dy | sum dy*(x-mean)] at 2*b*ch
+  double* sdy = part + 2 * bl.count * ch;
+  double* sdyx = sdy + ch;
+  for_chunks(bl.count, c.threads, [&](int64_t b, int) {
+    double* p = part + 2 * b * ch;
+    block_dstats(x, dy, mean, ch, bl.begin(b), bl.end(b), p, p + ch);
+  });
+  reduce_blocks(part, bl.count, 2 * ch, ch, sdy);
+  reduce_blocks(part + ch, bl.count, 2 * ch, ch, sdyx);
+
+  // dx = gamma * inv * (dy - mean(dy) - (x - mean) * inv^2 * mean(dy * (x - mean))).
+  std::vector<float> k1(ch), k2(ch), k3(ch);
+  for (int64_t i = 0; i < ch; ++i) {
+    const double inv = 1.0 / std::sqrt((double)variance[i] + (double)eps);
+    k1[i] = (float)((gamma ? (double)gamma[i] : 1.0) * inv);
+    k2[i] = (float)(sdy[i] / m);
+    k3[i] = (float)(inv * inv * sdyx[i] / m);
+    if (dgamma) dgamma[i] = (float)(sdyx[i] * inv);
+    if (dbeta) dbeta[i] = (float)sdy[i];
   }
+  for_chunks(bl.count, c.threads, [&](int64_t b, int) {
+    block_dnorm(x, dy, dx, ch, bl.begin(b), bl.end(b), mean, k1.data(), k2.data(), k3.data());
+  });
 }
 
 // Plain OpenMP loops rather than oneDNN's eltwise primitive: the op is purely
@@ -608,19 +834,10 @@ void relu_backward(int64_t len, const float* x, const float* dy, float* dx) {
   }
 }
 
-
-void avgpool_forward(const PoolShape& s, const float* x, float* y) {
-  validate(s);
-  Ctx& c = ctx();
-  auto op = pool_op(c, s, false);
-  run(c, *op, {x, y});
-}
+void avgpool_forward(const PoolShape& s, const float* x, float* y) { pool_run(s, false, x, y); }
 
 void avgpool_backward(const PoolShape& s, const float* dy, float* dx) {
-  validate(s);
-  Ctx& c = ctx();
-  auto op = pool_op(c, s, true);
-  run(c, *op, {dy, dx});
+  pool_run(s, true, dy, dx);
   // Same cropped-tail rule as the convolution.
   const int64_t prh = (s.oh() - 1) * s.sh + s.kh - s.h - s.pt;
   const int64_t prw = (s.ow() - 1) * s.sw + s.kw - s.w - s.pl;

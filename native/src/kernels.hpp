@@ -7,7 +7,10 @@
 // All functions are synchronous and write only into the caller's output
 // buffers. Primitives, internal (blocked-format) buffers and reorders are
 // cached per calling thread by shape, so every JS thread (main or worker)
-// owns an independent cache and oneDNN stream.
+// owns an independent cache and oneDNN streams.
+//
+// Results depend on the inputs and shapes only: not on set_threads, on the
+// calls made before, or on machine load (see kernels.cc).
 #pragma once
 
 #include <cstddef>
@@ -36,9 +39,11 @@ struct PoolShape {
 //   kConvNhwc:    primitives run directly on the user's NHWC / HWIO memory.
 //   kConvBlocked: primitives choose their formats (format_tag::any); inputs
 //                 and outputs are reordered to/from internal buffers.
-//   kConvAuto:    per shape and direction, time both once and keep the faster.
+//   kConvAuto:    a fixed rule on the shape and direction (kernels.cc,
+//                 make_conv_auto); never timed, so never load-dependent.
 enum ConvFormat { kConvNhwc = 0, kConvBlocked = 1, kConvAuto = 2 };
 
+// Threads used per call: how many batch chunks run at once. Never changes results.
 void set_threads(int n);
 int get_threads();
 void set_conv_format(int mode);

@@ -5,7 +5,7 @@
  * the tensor engine by itself when needed and releases its workers before it resolves, so a
  * script exits on its own.
  */
-import type { Benchmark } from '../benchmark/tables.js';
+import type { Benchmark } from '../natsbench/tables.js';
 import { parseDatasetName, type DatasetName } from '../datasets/registry.js';
 import { buildNetworkSpec, type NetworkSpec } from '../networks/index.js';
 import { DEFAULT_PROXIES, parseProxyList, type ProxyName } from '../proxies/registry.js';

@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { errorLine, isMfnasError, MAX_ERROR_LINE, oneLine, quoteInput } from '../util/errors.js';
 import { registerArchCommand } from './commands/arch.js';
 import { registerDataCommands } from './commands/data.js';
-import { registerBenchCommands } from './commands/bench.js';
+import { registerNatsBenchCommands } from './commands/natsbench.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerCorrelateCommand } from './commands/correlate.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -25,7 +25,7 @@ export function buildProgram(): Command {
   registerCorrelateCommand(program);
   registerSearchCommand(program);
   registerDataCommands(program);
-  registerBenchCommands(program);
+  registerNatsBenchCommands(program);
   return program;
 }
 

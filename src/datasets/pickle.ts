@@ -1,6 +1,6 @@
 /**
  * The one Python-pickle reader of mfnas, shared by the ImageNet16 loader (./imagenet16.ts) and
- * the NATS-Bench importer (../benchmark/import/). Built on the `pickleparser` package, which
+ * the NATS-Bench importer (../natsbench/import/). Built on the `pickleparser` package, which
  * handles every pickle opcode but, left to itself, turns any global a pickle names (e.g.
  * `os.system`) into a stand-in object and lets REDUCE "call" it. Here a global resolves only if
  * it is on ALLOWED_GLOBALS — exactly those the official ImageNet16 and NATS-Bench files use,

@@ -46,10 +46,9 @@ export interface EngineInfo {
 export interface InitEngineOptions {
   backend?: EngineBackend;
   /**
-   * native only: OpenMP threads per kernel call. Default `MFNAS_THREADS`, else 1: parallelism
-   * comes from the worker pool (one single-threaded network per core), which keeps results
-   * bit-for-bit reproducible — oneDNN's multi-threaded weight-gradient reductions are not
-   * deterministic, and a deep network amplifies their last-bit differences.
+   * native only: how many batch chunks a kernel call runs at once. Default `MFNAS_THREADS`,
+   * else 1. Results do not depend on it: every kernel splits the batch into chunks fixed by the
+   * batch size alone and reduces them in a fixed order (native/README.md, Reproducibility).
    */
   threads?: number;
 }

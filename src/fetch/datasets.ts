@@ -15,6 +15,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { IMAGENET16_DIR } from '../datasets/imagenet16.js';
 import { moveFilesIntoPlace } from '../util/atomicWrite.js';
 import { DataError, InputError, quotePath } from '../util/errors.js';
 import { md5File, normalizeMd5 } from './checksum.js';
@@ -226,7 +227,6 @@ export async function fetchCifar(options: FetchCifarOptions): Promise<FetchCifar
 // ---------------------------------------------------------------------------------------
 // ImageNet16-120
 
-export const IMAGENET16_DIR = 'ImageNet16';
 export const IMAGENET16_FILES: readonly string[] = [
   ...Array.from({ length: 10 }, (_, i) => `train_data_batch_${i + 1}`),
   'val_data',

@@ -11,8 +11,12 @@
  * place (y === x), `reluBackward` may write dx into dy, and the batch norms
  * may write y into x / dx into dy.
  *
- * Calls are synchronous. Primitives are cached per JS thread by shape (and
- * thread count); each worker_thread has its own cache and OpenMP setting.
+ * Calls are synchronous. Primitives are cached per JS thread by shape; each
+ * worker_thread has its own cache and thread setting.
+ *
+ * Results are bit-for-bit reproducible: they depend on the inputs and shapes
+ * only — not on `setThreads`, on the calls made before, or on machine load
+ * (see native/README.md, "Reproducibility"). Another CPU may give other bits.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -68,7 +72,10 @@ export interface BatchNormShape {
   channels: number;
 }
 
-/** 'nhwc': run on user memory; 'blocked': oneDNN-preferred formats with reorders; 'auto': time both per shape once. */
+/**
+ * 'nhwc': run on user memory; 'blocked': oneDNN-preferred formats with reorders; 'auto': a fixed
+ * rule on the shape and direction (native/README.md, "Formats"). Each gives its own (reproducible) bits.
+ */
 export type ConvFormat = 'nhwc' | 'blocked' | 'auto';
 
 /** The addon's positional interface (exported for hot paths such as tfjs kernel functions). */
@@ -101,7 +108,7 @@ export interface NativeKernels {
   /** The positional addon functions. */
   readonly raw: RawNativeAddon;
 
-  /** OpenMP threads used by kernels called from the current JS thread. */
+  /** OpenMP threads used by kernels called from the current JS thread. Changes speed, never results. */
   setThreads(n: number): void;
   getThreads(): number;
   /** Process-wide convolution memory-format policy (default 'auto'). */
@@ -151,7 +158,9 @@ export interface NativeKernels {
   avgPoolBackward(dy: Float32Array, dx: Float32Array, s: Pool2DShape): void;
 }
 
-const ADDON_ABI = 2;
+// Builds of ABI 2 chose convolution formats by timing and split reductions by thread count:
+// refusing them keeps the reproducibility promise above.
+const ADDON_ABI = 3;
 const FORMATS: readonly ConvFormat[] = ['nhwc', 'blocked', 'auto'];
 
 function pair(p: Pair | undefined, dflt: number): [number, number] {

@@ -9,24 +9,24 @@
  */
 import { Rng } from '../util/rng.js';
 import type { LayerSpec, NetworkSpec } from './spec.js';
-import { networkLayers } from './spec.js';
+import { networkLayers, paramName } from './spec.js';
 
 export interface ParamTensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
 }
 
-/** Parameter names: `<layer>.weight` / `.bias` for conv and linear, `<layer>.gamma` / `.beta` for BN. */
+/** Parameters by name (`paramName`): weight (+ bias) for conv and linear, gamma and beta for BN. */
 export type NetworkParams = Map<string, ParamTensor>;
 
 export function layerParamShapes(layer: LayerSpec): Array<[string, number[]]> {
   switch (layer.kind) {
     case 'conv':
-      return [[`${layer.name}.weight`, [layer.k, layer.k, layer.cin, layer.cout]]];
+      return [[paramName(layer, 'weight'), [layer.k, layer.k, layer.cin, layer.cout]]];
     case 'bn':
-      return [[`${layer.name}.gamma`, [layer.c]], [`${layer.name}.beta`, [layer.c]]];
+      return [[paramName(layer, 'gamma'), [layer.c]], [paramName(layer, 'beta'), [layer.c]]];
     case 'linear':
-      return [[`${layer.name}.weight`, [layer.in, layer.out]], [`${layer.name}.bias`, [layer.out]]];
+      return [[paramName(layer, 'weight'), [layer.in, layer.out]], [paramName(layer, 'bias'), [layer.out]]];
   }
 }
 
@@ -36,7 +36,7 @@ export function initLayer(layer: LayerSpec, seed: number): NetworkParams {
   for (const [name, shape] of layerParamShapes(layer)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (layer.kind === 'bn') {
-      if (name.endsWith('.gamma')) data.fill(1);
+      if (name === paramName(layer, 'gamma')) data.fill(1);
     } else {
       const fanIn = layer.kind === 'conv' ? layer.k * layer.k * layer.cin : layer.in;
       const bound = 1 / Math.sqrt(fanIn);

@@ -9,7 +9,7 @@ import {
   softmaxCrossEntropyMean,
 } from '../engine/ops.js';
 import type { NetworkParams } from './init.js';
-import type { BlockSpec, BnSpec, CellSpec, ConvSpec, EdgeSpec, NetworkSpec, ReductionSpec } from './spec.js';
+import { paramName, type BlockSpec, type BnSpec, type CellSpec, type ConvSpec, type EdgeSpec, type NetworkSpec, type ReductionSpec } from './spec.js';
 
 export type TensorParams = Map<string, tf.Tensor>;
 
@@ -52,12 +52,12 @@ function param(p: TensorParams, name: string): tf.Tensor {
 }
 
 function convOf(pass: Pass, c: ConvSpec, x: tf.Tensor4D): tf.Tensor4D {
-  return conv2d(x, param(pass.p, `${c.name}.weight`) as tf.Tensor4D, c.stride, c.pad);
+  return conv2d(x, param(pass.p, paramName(c, 'weight')) as tf.Tensor4D, c.stride, c.pad);
 }
 
 function bnOf(pass: Pass, b: BnSpec, x: tf.Tensor4D): tf.Tensor4D {
   if (!pass.bn) return x;
-  return batchNormTrain(x, param(pass.p, `${b.name}.gamma`) as tf.Tensor1D, param(pass.p, `${b.name}.beta`) as tf.Tensor1D);
+  return batchNormTrain(x, param(pass.p, paramName(b, 'gamma')) as tf.Tensor1D, param(pass.p, paramName(b, 'beta')) as tf.Tensor1D);
 }
 
 function reluOf(pass: Pass, x: tf.Tensor4D): tf.Tensor4D {
@@ -138,14 +138,14 @@ export function forward(spec: NetworkSpec, p: TensorParams, x: tf.Tensor4D, opti
   });
   h = reluOf(pass, bnOf(pass, spec.lastBn, h));
   const pooled = globalAvgPool(h);
-  return linear(pooled, param(p, `${spec.classifier.name}.weight`) as tf.Tensor2D, param(p, `${spec.classifier.name}.bias`) as tf.Tensor1D);
+  return linear(pooled, param(p, paramName(spec.classifier, 'weight')) as tf.Tensor2D, param(p, paramName(spec.classifier, 'bias')) as tf.Tensor1D);
 }
 
 /** Names of the parameters that can receive a nonzero gradient when dead edges are skipped. */
 export function liveParamNames(spec: NetworkSpec, skipDead: boolean): Set<string> {
   const names = new Set<string>();
-  const addConv = (c: ConvSpec) => names.add(`${c.name}.weight`);
-  const addBn = (b: BnSpec) => { names.add(`${b.name}.gamma`); names.add(`${b.name}.beta`); };
+  const addConv = (c: ConvSpec) => names.add(paramName(c, 'weight'));
+  const addBn = (b: BnSpec) => { names.add(paramName(b, 'gamma')); names.add(paramName(b, 'beta')); };
   addConv(spec.stem.conv); addBn(spec.stem.bn);
   for (const block of spec.blocks) {
     if (block.kind === 'reduction') {
@@ -160,8 +160,8 @@ export function liveParamNames(spec: NetworkSpec, skipDead: boolean): Set<string
     }
   }
   addBn(spec.lastBn);
-  names.add(`${spec.classifier.name}.weight`);
-  names.add(`${spec.classifier.name}.bias`);
+  names.add(paramName(spec.classifier, 'weight'));
+  names.add(paramName(spec.classifier, 'bias'));
   return names;
 }
 

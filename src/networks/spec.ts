@@ -4,13 +4,13 @@
  * belong to which cell) and the reports. Building it is pure and cheap (no tensors).
  *
  * Layout follows NATS-Bench's TinyNetwork (MFNAS.md §1): stem, cells and residual reduction
- * blocks, last BN + ReLU, global pool, classifier. TSS uses C=16, N=5 with the searched cell;
- * SSS uses N=1 with the fixed cell and searched channel counts.
+ * blocks, last BN + ReLU, global pool, classifier. This file has the building blocks; each
+ * search space assembles its own macro network from them (src/spaces/<space>/network.ts).
  */
 import { datasetInfo, type DatasetName } from '../datasets/registry.js';
-import { EDGE_FROM, EDGE_TO, type SpaceName, type TssCell, type TssOp, type SssChannels } from '../spaces/types.js';
-import { parseTssCell } from '../spaces/tss.js';
-import { liveEdges } from '../spaces/canonical.js';
+import { EDGE_FROM, EDGE_TO, type TssCell, type TssOp } from '../spaces/tss/cell.js';
+import { liveEdges } from '../spaces/tss/canonical.js';
+import type { SpaceName } from '../spaces/types.js';
 
 /** A convolution without bias; weights are [k, k, cin, cout] (TensorFlow.js HWIO). */
 export interface ConvSpec {
@@ -61,7 +61,7 @@ export interface EdgeSpec {
   readonly to: number;
   readonly op: TssOp;
   readonly impl: EdgeImpl;
-  /** False when the edge's output can never influence the cell output (see spaces/canonical). */
+  /** False when the edge's output can never influence the cell output (see spaces/tss/canonical.ts). */
   readonly live: boolean;
 }
 
@@ -105,10 +105,24 @@ export interface NetworkSpec {
   readonly classifier: LinearSpec;
 }
 
-/** The fixed cell of every SSS network. */
-export const SSS_CELL = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|';
-export const TSS_CHANNELS = 16;
-export const TSS_CELLS_PER_STAGE = 5;
+type ParamRole<L extends LayerSpec> = L extends BnSpec ? 'gamma' | 'beta' : L extends LinearSpec ? 'weight' | 'bias' : 'weight';
+
+/**
+ * The name of one of a layer's parameters, `<layer>.<role>` (e.g. `cells.3.edge4.conv.weight`).
+ * Initialisation, the model and the proxies all look parameters up by these names, so this is
+ * the only place that spells them.
+ */
+export function paramName<L extends LayerSpec>(layer: L, role: ParamRole<L>): string {
+  return `${layer.name}.${role}`;
+}
+
+/**
+ * Name of the block at position `index` of `NetworkSpec.blocks`. Layer names start with it,
+ * which is how per-cell proxies group parameters by block.
+ */
+export function blockName(index: number): string {
+  return `cells.${index}`;
+}
 
 const conv = (name: string, cin: number, cout: number, k: number, stride: number, inSize: number): ConvSpec => ({
   kind: 'conv', name, cin, cout, k, stride, pad: (k - 1) >> 1, inSize,
@@ -136,7 +150,8 @@ function edgeImpl(name: string, op: TssOp, cin: number, cout: number, size: numb
   }
 }
 
-function cellSpec(name: string, cell: TssCell, cin: number, cout: number, size: number): CellSpec {
+/** A cell of the given op per edge, mapping `cin` to `cout` channels at spatial size `size`. */
+export function cellSpec(name: string, cell: TssCell, cin: number, cout: number, size: number): CellSpec {
   const live = liveEdges(cell);
   const edges = cell.map((op, e): EdgeSpec => {
     const from = EDGE_FROM[e];
@@ -146,7 +161,8 @@ function cellSpec(name: string, cell: TssCell, cin: number, cout: number, size: 
   return { kind: 'cell', name, cin, cout, size, edges };
 }
 
-function reductionSpec(name: string, cin: number, cout: number, size: number): ReductionSpec {
+/** The residual reduction block: `cin` → `cout` channels, spatial size halved. */
+export function reductionSpec(name: string, cin: number, cout: number, size: number): ReductionSpec {
   return {
     kind: 'reduction', name, cin, cout, size,
     convA: conv(`${name}.conv_a`, cin, cout, 3, 2, size),
@@ -157,9 +173,10 @@ function reductionSpec(name: string, cin: number, cout: number, size: number): R
   };
 }
 
-function assemble(
+/** The whole network around `blocks`: stem into `stemC` channels, last BN + classifier on `lastC`. */
+export function assembleNetwork(
   space: SpaceName, dataset: DatasetName, arch: string,
-  stemC: number, blocks: BlockSpec[], lastC: number,
+  stemC: number, blocks: readonly BlockSpec[], lastC: number,
 ): NetworkSpec {
   const info = datasetInfo(dataset);
   return {
@@ -169,38 +186,6 @@ function assemble(
     lastBn: bn('lastact.bn', lastC),
     classifier: { kind: 'linear', name: 'classifier', in: lastC, out: info.classes },
   };
-}
-
-/** TSS network: C=16, N=5 cells per stage, two reduction blocks. */
-export function tssNetworkSpec(cell: TssCell, dataset: DatasetName, archString: string): NetworkSpec {
-  let size = datasetInfo(dataset).resolution;
-  const blocks: BlockSpec[] = [];
-  const stages = [TSS_CHANNELS, TSS_CHANNELS * 2, TSS_CHANNELS * 4];
-  let index = 0;
-  stages.forEach((c, s) => {
-    if (s > 0) {
-      blocks.push(reductionSpec(`cells.${index++}`, stages[s - 1], c, size));
-      size /= 2;
-    }
-    for (let i = 0; i < TSS_CELLS_PER_STAGE; i++) blocks.push(cellSpec(`cells.${index++}`, cell, c, c, size));
-  });
-  return assemble('tss', dataset, archString, TSS_CHANNELS, blocks, stages[2]);
-}
-
-/** SSS network: channels c1..c5 around the fixed cell (MFNAS.md §1, SSS). */
-export function sssNetworkSpec(channels: SssChannels, dataset: DatasetName, archString: string): NetworkSpec {
-  const [c1, c2, c3, c4, c5] = channels;
-  const cell = parseTssCell(SSS_CELL);
-  let size = datasetInfo(dataset).resolution;
-  const blocks: BlockSpec[] = [];
-  blocks.push(cellSpec('cells.0', cell, c1, c1, size));
-  blocks.push(reductionSpec('cells.1', c1, c2, size));
-  size /= 2;
-  blocks.push(cellSpec('cells.2', cell, c2, c3, size));
-  blocks.push(reductionSpec('cells.3', c3, c4, size));
-  size /= 2;
-  blocks.push(cellSpec('cells.4', cell, c4, c5, size));
-  return assemble('sss', dataset, archString, c1, blocks, c5);
 }
 
 /** Every parameterised layer of a network, in a fixed order (stem, blocks, last BN, classifier). */

@@ -2,6 +2,7 @@
  * Gradient records, the input of the gradient-statistic proxies (intgrad, ZiCo, grad_norm,
  * SNIP): one entry per conv/linear layer, with its weight gradient on each proxy batch.
  */
+import { blockLayers, layerParamShapes, type NetworkSpec } from '../networks/index.js';
 
 export interface LayerGradients {
   /** Parameter name, e.g. `cells.3.edge4.conv.weight`. */
@@ -10,6 +11,19 @@ export interface LayerGradients {
   readonly block: string | null;
   /** Flattened weight gradient, one array per batch (all the same length). */
   readonly perBatch: readonly Float32Array[];
+}
+
+/**
+ * The block (`spec.blocks[i].name`) each parameter of the cell list belongs to; stem, last BN and
+ * classifier parameters are absent. Read from the spec's own structure and parameter naming, so
+ * it holds whatever the names look like.
+ */
+export function paramBlocks(spec: NetworkSpec): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const block of spec.blocks) {
+    for (const layer of blockLayers(block)) for (const [name] of layerParamShapes(layer)) out.set(name, block.name);
+  }
+  return out;
 }
 
 export function isAllZero(layer: LayerGradients): boolean {

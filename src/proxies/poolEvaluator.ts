@@ -1,5 +1,5 @@
 /** Proxy evaluation on a worker pool: different architectures run in parallel, one per worker. */
-import { WorkerPool } from '../engine/pool.js';
+import { WorkerPool } from '../util/workerPool.js';
 import { engineKey, resolveBackend, type ActiveBackend } from '../engine/backend.js';
 import type { ProxyContext } from './context.js';
 import type { ProxyName } from './registry.js';

@@ -8,9 +8,7 @@
  *  - parallel evaluation through an `Evaluator` (in-process or a worker pool).
  */
 import type { ScoreCache } from '../storage/scoreCache.js';
-import { parseTssCell, formatTssCell } from '../spaces/tss.js';
-import { canonicalTss, tssRepresentative } from '../spaces/canonical.js';
-import { formatSssChannels, parseSssChannels } from '../spaces/sss.js';
+import { spaceByName, type SpaceDefinition } from '../spaces/index.js';
 import { buildNetworkSpec } from '../networks/index.js';
 import { contextKey, type ProxyContext } from './context.js';
 import { evaluateProxies, type ProxyScores } from './evaluate.js';
@@ -83,17 +81,19 @@ export class Scorer {
     private readonly options: ScorerOptions = {},
   ) {}
 
-  /** Normalised arch string, class representative and canonical key. */
-  resolve(arch: string): { arch: string; evaluated: string; canonical: string } {
-    if (this.ctx.space === 'tss') {
-      const cell = parseTssCell(arch);
-      return { arch: formatTssCell(cell), evaluated: formatTssCell(tssRepresentative(cell)), canonical: canonicalTss(cell) };
-    }
-    const s = formatSssChannels(parseSssChannels(arch));
-    return { arch: s, evaluated: s, canonical: s };
+  /**
+   * Normalised arch string, class representative and canonical key of an architecture of the
+   * context's space, given as its typed value or (parsed here, once) as its string form.
+   */
+  resolve<A>(arch: A | string): { arch: string; evaluated: string; canonical: string } {
+    const space: SpaceDefinition<unknown> = spaceByName(this.ctx.space);
+    let a: unknown = arch;
+    if (typeof arch === 'string') a = space.parse(arch);
+    else space.validate(arch);
+    return { arch: space.format(a), evaluated: space.format(space.representative(a)), canonical: space.canonical(a) };
   }
 
-  async score(arch: string, proxies: readonly ProxyName[]): Promise<ScoredArchitecture> {
+  async score<A>(arch: A | string, proxies: readonly ProxyName[]): Promise<ScoredArchitecture> {
     this.checkProxies(proxies);
     const r = this.resolve(arch);
     const key = { space: this.ctx.space, dataset: this.ctx.dataset, canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
@@ -140,7 +140,7 @@ export class Scorer {
   }
 
   /** Scores many architectures, keeping the evaluator busy; results in input order. */
-  async scoreAll(archs: readonly string[], proxies: readonly ProxyName[]): Promise<ScoredArchitecture[]> {
+  async scoreAll<A>(archs: readonly (A | string)[], proxies: readonly ProxyName[]): Promise<ScoredArchitecture[]> {
     const out = new Array<ScoredArchitecture>(archs.length);
     let next = 0, done = 0;
     const worker = async () => {

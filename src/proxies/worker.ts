@@ -4,7 +4,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { initEngine } from '../engine/backend.js';
-import { serveWorker } from '../engine/pool.js';
+import { serveWorker } from '../util/workerPool.js';
 import type { ProxyWorkerData } from './poolEvaluator.js';
 import type { ProxyName } from './registry.js';
 import { InProcessEvaluator, type Evaluation } from './scorer.js';

@@ -2,12 +2,12 @@
  * What mfnas knows about one architecture without running it: index, canonical form, analytic
  * parameter count and FLOPs, and the benchmark's test accuracy when a table is present.
  */
-import { openBenchmark, type Benchmark } from '../benchmark/tables.js';
+import { openBenchmark, type Benchmark } from '../natsbench/tables.js';
 import { DATA_DIR_ENV, requireDataDir, resolveDataDir } from '../datasets/dataDir.js';
 import type { DatasetName } from '../datasets/registry.js';
-import { countFlops, countParams, sssNetworkSpec, tssNetworkSpec } from '../networks/index.js';
-import { parseArchitecture, sssSpace, tssSpace } from '../spaces/index.js';
-import type { SpaceName } from '../spaces/types.js';
+import { countFlops, countParams } from '../networks/index.js';
+import { parseArchitecture, spaceByName } from '../spaces/index.js';
+import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
 
 export interface ArchInfo {
   space: SpaceName;
@@ -37,28 +37,16 @@ export function describeArchitecture(opts: {
   space: SpaceName; dataset: DatasetName; arch: string; benchmark?: Benchmark | null;
 }): ArchInfo {
   const { space, dataset, benchmark } = opts;
-  if (space === 'tss') {
-    const table = benchmark?.tss ?? null;
-    const s = tssSpace(table);
-    const cell = parseArchitecture(s, opts.arch);
-    const arch = s.format(cell);
-    const index = table ? s.indexOf(cell) : null;
-    const spec = tssNetworkSpec(cell, dataset, arch);
-    return {
-      space, dataset, index, arch, canonical: s.canonical(cell),
-      params: countParams(spec), flops: countFlops(spec),
-      accuracy: table && index !== null ? table.testAccuracy(dataset, index) : null,
-    };
-  }
-  const s = sssSpace();
-  const channels = parseArchitecture(s, opts.arch);
-  const arch = s.format(channels);
-  const index = s.indexOf(channels);
-  const table = benchmark?.sss ?? null;
-  const spec = sssNetworkSpec(channels, dataset, arch);
+  const definition: SpaceDefinition<unknown> = spaceByName(space).withBenchmark(benchmark);
+  const a = parseArchitecture(definition, opts.arch);
+  const index = definition.indexed ? definition.indexOf(a) : null;
+  // Read after parsing, so a malformed architecture is reported before a damaged accuracy
+  // table (TSS has already read its table in withBenchmark: its indices need it).
+  const table = definition.table(benchmark);
+  const spec = definition.networkSpec(a, dataset);
   return {
-    space, dataset, index, arch, canonical: s.canonical(channels),
+    space, dataset, index, arch: definition.format(a), canonical: definition.canonical(a),
     params: countParams(spec), flops: countFlops(spec),
-    accuracy: table ? table.testAccuracy(dataset, index) : null,
+    accuracy: table && index !== null ? table.testAccuracy(dataset, index) : null,
   };
 }

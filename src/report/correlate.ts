@@ -3,14 +3,15 @@
  * each proxy's rank correlation with the benchmark test accuracy.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import type { Benchmark } from '../benchmark/tables.js';
+import type { Benchmark } from '../natsbench/tables.js';
 import type { DatasetName } from '../datasets/registry.js';
 import type { ProxyName } from '../proxies/registry.js';
 import type { Scorer, ScoredArchitecture } from '../proxies/scorer.js';
 import { kendallTau, spearman } from '../stats/correlation.js';
-import { sssFromIndex, formatSssChannels, SSS_SIZE } from '../spaces/sss.js';
-import type { SpaceName } from '../spaces/types.js';
+import { spaceByName } from '../spaces/index.js';
+import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
+import { toCsv } from '../util/csv.js';
 import { InputError, DataError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
@@ -53,16 +54,19 @@ export function readIndexFile(path: string, size: number): number[] {
   return parseIndexList(readFileSync(path, 'utf8'), size, path);
 }
 
-export function spaceSize(space: SpaceName, benchmark: Benchmark): number {
-  return space === 'tss' ? benchmark.tss!.size : SSS_SIZE;
+/** Indices run over the whole space: a benchmark table has one row per architecture. */
+export function spaceSize(space: SpaceName, _benchmark: Benchmark): number {
+  return spaceByName(space).size;
 }
 
-export function archAt(space: SpaceName, benchmark: Benchmark, index: number): string {
-  return space === 'tss' ? benchmark.tss!.archString(index) : formatSssChannels(sssFromIndex(index));
+/** The architecture at a benchmark index, as its space's typed value (the scorer takes it as is). */
+export function archAt(space: SpaceName, benchmark: Benchmark, index: number): unknown {
+  const definition: SpaceDefinition<unknown> = spaceByName(space).withBenchmark(benchmark);
+  return definition.fromIndex(index);
 }
 
 export function accuracyAt(space: SpaceName, benchmark: Benchmark, dataset: DatasetName, index: number): number {
-  const v = space === 'tss' ? benchmark.tss!.testAccuracy(dataset, index) : benchmark.sss!.testAccuracy(dataset, index);
+  const v = spaceByName(space).table(benchmark)!.testAccuracy(dataset, index);
   if (v === null) {
     throw new DataError(`the ${space.toUpperCase()} table in ${benchmark.natsDir} has no ${dataset} accuracy for index ${index} ` +
       '(a partial import): choose indices the table covers');
@@ -72,11 +76,11 @@ export function accuracyAt(space: SpaceName, benchmark: Benchmark, dataset: Data
 
 /** Throws a clear error when the table a study needs is missing. */
 export function requireTable(space: SpaceName, benchmark: Benchmark | null): Benchmark {
-  const table = space === 'tss' ? benchmark?.tss : benchmark?.sss;
+  const table = spaceByName(space).table(benchmark);
   if (!benchmark || !table) {
     const where = benchmark ? benchmark.natsDir : 'no data directory found';
     throw new DataError(`the NATS-Bench ${space.toUpperCase()} table is needed for accuracies (looked in ${where}): ` +
-      'use --data-dir / MFNAS_DATA_DIR, or create it with `mfnas bench import`');
+      'use --data-dir / MFNAS_DATA_DIR, or create it with `mfnas natsbench import`');
   }
   return benchmark;
 }
@@ -109,10 +113,12 @@ export async function correlate(opts: {
   };
 }
 
-/** One row per architecture: index, arch, accuracy, one column per proxy. Written atomically. */
+/**
+ * One row per architecture: index, arch, accuracy, one column per proxy (empty when a proxy has
+ * no score). Written atomically. TSS cell strings stay quoted, as this file has always had them,
+ * so that files written before and after compare equal.
+ */
 export function writeCorrelationCsv(path: string, rows: readonly CorrelationRow[], proxies: readonly ProxyName[]): void {
-  const quote = (s: string) => (/[",\n|]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = [['index', 'arch', 'accuracy', ...proxies].join(',')];
-  for (const r of rows) lines.push([r.index, quote(r.arch), r.accuracy, ...proxies.map((p) => r.scores[p] ?? '')].join(','));
-  writeFileAtomic(path, lines.join('\n') + '\n');
+  const table = [['index', 'arch', 'accuracy', ...proxies], ...rows.map((r) => [r.index, r.arch, r.accuracy, ...proxies.map((p) => r.scores[p])])];
+  writeFileAtomic(path, toCsv(table, { quoteAlso: /\|/ }));
 }

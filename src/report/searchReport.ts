@@ -6,24 +6,23 @@
  */
 import path from 'node:path';
 import type { RunDetail, SearchResult } from '../search/run.js';
-import { parseTssCell } from '../spaces/tss.js';
-import { parseSssChannels } from '../spaces/sss.js';
-import { EDGE_FROM, EDGE_TO } from '../spaces/types.js';
+import { spaceByName } from '../spaces/index.js';
+import type { ArchDrawing, SpaceDefinition } from '../spaces/types.js';
 import { writeFilesAtomic, type OutputFile } from '../util/atomicWrite.js';
+import { toCsv } from '../util/csv.js';
 import { cellDiagram, channelBars, escapeXml, lineChart, scatterChart, type Series } from './svg.js';
-
-function csv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  const cell = (v: string | number | null) => {
-    if (v === null || v === undefined) return '';
-    const s = String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return rows.map((r) => r.map(cell).join(',')).join('\n') + '\n';
-}
 
 const ALGORITHM_TITLES: Record<string, string> = { mfnas: 'MFNAS search', rea: 'REA search', random: 'Random search' };
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+
+/** Each kind of drawing a space can ask for, as its SVG. */
+function drawingSvg(drawing: ArchDrawing): string {
+  switch (drawing.kind) {
+    case 'cell': return cellDiagram(drawing.edges);
+    case 'channels': return channelBars(drawing.channels);
+  }
+}
 
 export function renderSearchReport(result: SearchResult, details: readonly RunDetail[]): string {
   const accSeries: Series[] = details.map((d, i) => ({
@@ -42,9 +41,8 @@ export function renderSearchReport(result: SearchResult, details: readonly RunDe
   const best = first?.result.best;
   let drawing = '';
   if (best) {
-    drawing = result.space === 'tss'
-      ? cellDiagram(parseTssCell(best.arch).map((op, e) => ({ from: EDGE_FROM[e], to: EDGE_TO[e], op })))
-      : channelBars(parseSssChannels(best.arch));
+    const space: SpaceDefinition<unknown> = spaceByName(result.space);
+    drawing = drawingSvg(space.drawing(space.parse(best.arch)));
   }
   const rows = result.runs.map((r) => `<tr><td>${r.seed}</td><td>${r.best.index ?? ''}</td><td><code>${escapeXml(r.best.arch)}</code></td>` +
     `<td>${r.best.accuracy?.toFixed(2) ?? ''}</td><td>${r.best.params}</td><td>${r.best.flops.toFixed(2)}</td><td>${r.evaluated}</td><td>${r.seconds.toFixed(1)}</td></tr>`).join('');
@@ -84,12 +82,12 @@ export function writeSearchOutputs(dir: string, result: SearchResult, details: r
   const put = (name: string, data: string) => { files.push({ path: path.join(dir, name), data }); };
   put('result.json', JSON.stringify(result, null, 2) + '\n');
   for (const d of details) {
-    put(historyFile(d.result.seed), csv([
+    put(historyFile(d.result.seed), toCsv([
       ['step', 'evaluated', 'answer_index', 'answer_arch', 'answer_accuracy', 'best_score', 'seconds'],
       ...d.steps.map((s) => [s.step, s.evaluated, s.answerIndex, s.answer, s.answerAccuracy, s.bestScore, +s.seconds.toFixed(3)]),
     ]));
     const proxies = Object.keys(d.scored[0]?.scores ?? {});
-    put(scoredFile(d.result.seed), csv([
+    put(scoredFile(d.result.seed), toCsv([
       ['index', 'arch', 'accuracy', 'params', 'flops', 'generation', ...proxies],
       ...d.scored.map((c) => [c.index, c.arch, c.accuracy, c.params, c.flops, c.generation, ...proxies.map((p) => (c.scores as Record<string, number>)[p] ?? null)]),
     ]));

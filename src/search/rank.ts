@@ -2,10 +2,9 @@
  * The multi-fidelity rank of MFNAS (MFNAS.md §4): within a set of candidates, each fidelity's
  * score is divided by the largest |score| in the set and the two are summed.
  */
-import type { ProxyName } from '../proxies/registry.js';
+import { MFNAS_FIDELITIES, type ProxyName } from '../proxies/registry.js';
 import type { Scores } from './problem.js';
 
-export const MFNAS_FIDELITIES: readonly ProxyName[] = ['intgrad_param', 'intgrad_mean'];
 
 /** Rank of each member of `set` (same order). Higher is better. */
 export function combinedRanks(set: readonly Scores[], fidelities: readonly ProxyName[] = MFNAS_FIDELITIES): number[] {

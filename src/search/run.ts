@@ -3,15 +3,13 @@
  * chosen algorithm for each seed, and assemble the result (and, with an output folder, the
  * history CSVs, result.json and the HTML report).
  */
-import type { Benchmark } from '../benchmark/tables.js';
+import type { Benchmark } from '../natsbench/tables.js';
 import type { DatasetName } from '../datasets/registry.js';
-import { countFlops, countParams, sssNetworkSpec, tssNetworkSpec, type NetworkSpec } from '../networks/index.js';
-import type { ProxyName } from '../proxies/registry.js';
+import { countFlops, countParams } from '../networks/index.js';
+import { MFNAS_FIDELITIES, type ProxyName } from '../proxies/registry.js';
 import type { Scorer } from '../proxies/scorer.js';
-import { sssSpace, tssSpace } from '../spaces/index.js';
-import { allTssCells } from '../spaces/tss.js';
-import { sssFromIndex, SSS_SIZE } from '../spaces/sss.js';
-import type { SearchSpace, SpaceName, SssChannels, TssCell } from '../spaces/types.js';
+import { spaceByName } from '../spaces/index.js';
+import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
 import { InputError } from '../util/errors.js';
 import { runRandomSearch, runRea } from './baselines.js';
 import { MFNAS_DEFAULTS, runMfnas } from './mfnas.js';
@@ -73,51 +71,16 @@ export interface SearchResult {
   summary: { accuracyMean: number | null; accuracyStd: number | null; secondsMean: number };
 }
 
-/** Space-specific helpers the runner needs (index, network cost, accuracy). */
-interface SpaceAdapter<A> {
-  readonly space: SearchSpace<A>;
-  spec(arch: A): NetworkSpec;
-  index(arch: A): number | null;
-  accuracy(index: number | null): number | null;
-  /** Every architecture, for the feasibility pre-check. */
-  all(): Iterable<A>;
-}
-
-function adapter(space: SpaceName, dataset: DatasetName, benchmark: Benchmark | null): SpaceAdapter<TssCell> | SpaceAdapter<SssChannels> {
-  if (space === 'tss') {
-    const table = benchmark?.tss ?? null;
-    const s = tssSpace(table);
-    const tss: SpaceAdapter<TssCell> = {
-      space: s,
-      spec: (c) => tssNetworkSpec(c, dataset, s.format(c)),
-      index: (c) => (table ? s.indexOf(c) : null),
-      accuracy: (i) => (table && i !== null ? table.testAccuracy(dataset, i) : null),
-      all: () => allTssCells(),
-    };
-    return tss;
-  }
-  const table = benchmark?.sss ?? null;
-  const s = sssSpace();
-  const sss: SpaceAdapter<SssChannels> = {
-    space: s,
-    spec: (c) => sssNetworkSpec(c, dataset, s.format(c)),
-    index: (c) => s.indexOf(c),
-    accuracy: (i) => (table && i !== null ? table.testAccuracy(dataset, i) : null),
-    all: function* () { for (let i = 0; i < SSS_SIZE; i++) yield sssFromIndex(i); },
-  };
-  return sss;
-}
-
-function checkLimitsSatisfiable<A>(ad: SpaceAdapter<A>, limits: Limits, dataset: DatasetName): void {
+function checkLimitsSatisfiable<A>(space: SpaceDefinition<A>, limits: Limits, dataset: DatasetName): void {
   if (limits.maxFlops === undefined && limits.maxParams === undefined) return;
   let minFlops = Infinity, minParams = Infinity;
-  for (const a of ad.all()) {
-    const spec = ad.spec(a);
+  for (const a of space.enumerate()) {
+    const spec = space.networkSpec(a, dataset);
     const f = countFlops(spec), p = countParams(spec);
     if ((limits.maxFlops === undefined || f <= limits.maxFlops) && (limits.maxParams === undefined || p <= limits.maxParams)) return;
     minFlops = Math.min(minFlops, f); minParams = Math.min(minParams, p);
   }
-  throw new InputError(`no ${ad.space.name} architecture satisfies the limits on ${dataset} ` +
+  throw new InputError(`no ${space.name} architecture satisfies the limits on ${dataset} ` +
     `(--max-flops ${limits.maxFlops ?? 'none'}, --max-params ${limits.maxParams ?? 'none'}); ` +
     `the smallest has ${minFlops.toFixed(2)} M FLOPs and ${minParams} parameters`);
 }
@@ -132,29 +95,33 @@ export async function runSearch(opts: {
 }): Promise<{ result: SearchResult; details: RunDetail[] }> {
   const { scorer, benchmark, options } = opts;
   const { space: spaceName, dataset } = scorer.ctx;
-  const ad = adapter(spaceName, dataset, benchmark) as SpaceAdapter<unknown>;
-  checkLimitsSatisfiable(ad, options.limits, dataset);
+  const space: SpaceDefinition<unknown> = spaceByName(spaceName).withBenchmark(benchmark);
+  const table = space.table(benchmark);
+  // Without the TSS table a TSS cell has no index, hence no accuracy either.
+  const indexOf = (a: unknown): number | null => (space.indexed ? space.indexOf(a) : null);
+  const accuracyAt = (index: number | null): number | null => (table && index !== null ? table.testAccuracy(dataset, index) : null);
+  checkLimitsSatisfiable(space, options.limits, dataset);
 
-  const proxies: ProxyName[] = options.algorithm === 'mfnas' ? ['intgrad_param', 'intgrad_mean'] : [options.proxy];
+  const proxies: ProxyName[] = options.algorithm === 'mfnas' ? [...MFNAS_FIDELITIES] : [options.proxy];
   const costCache = new Map<string, { flops: number; params: number }>();
   const cost = (a: unknown) => {
-    const key = ad.space.format(a);
+    const key = space.format(a);
     let c = costCache.get(key);
-    if (!c) { const spec = ad.spec(a); c = { flops: countFlops(spec), params: countParams(spec) }; costCache.set(key, c); }
+    if (!c) { const spec = space.networkSpec(a, dataset); c = { flops: countFlops(spec), params: countParams(spec) }; costCache.set(key, c); }
     return c;
   };
   const problem: SearchProblem<unknown> = {
-    space: ad.space,
+    space,
     feasible: (a) => {
       const c = cost(a);
       return (options.limits.maxFlops === undefined || c.flops <= options.limits.maxFlops) &&
         (options.limits.maxParams === undefined || c.params <= options.limits.maxParams);
     },
-    scoreMany: async (archs) => (await Promise.all(archs.map((a) => scorer.score(ad.space.format(a), proxies)))).map((r) => r.scores),
+    scoreMany: async (archs) => (await Promise.all(archs.map((a) => scorer.score(a, proxies)))).map((r) => r.scores),
   };
   const summarize = (c: Candidate<unknown>): ArchSummary => {
-    const index = ad.index(c.arch);
-    return { index, arch: c.key, accuracy: ad.accuracy(index), ...cost(c.arch), scores: c.scores };
+    const index = indexOf(c.arch);
+    return { index, arch: c.key, accuracy: accuracyAt(index), ...cost(c.arch), scores: c.scores };
   };
 
   const details: RunDetail[] = [];
@@ -167,8 +134,8 @@ export async function runSearch(opts: {
     const hooks = {
       shouldStop: () => performance.now() - t0 > budgetMs,
       onStep: (rec: StepRecord) => {
-        const index = ad.index(ad.space.parse(rec.answer));
-        const acc = ad.accuracy(index);
+        const index = indexOf(space.parse(rec.answer));
+        const acc = accuracyAt(index);
         steps.push({ ...rec, answerIndex: index, answerAccuracy: acc });
         opts.hooks?.onStep?.(seed, rec, acc);
       },

@@ -1,27 +1,19 @@
 /**
- * Shared vocabulary of the two NATS-Bench search spaces. A search algorithm sees a space only
- * through `SearchSpace<A>`, so the same evolutionary code runs on cells (TSS) and channel
- * configurations (SSS).
+ * What every search space provides. A search algorithm sees a space only through
+ * `SearchSpace<A>`, so the same evolutionary code runs on cells (TSS) and channel
+ * configurations (SSS); the rest of mfnas (scoring, networks, benchmark look-ups, reports) sees
+ * it through `SpaceDefinition<A>`, so none of it needs to know which space it is working on.
+ * A space is one folder (./tss, ./sss) exporting one `SpaceDefinition`, registered in ./index.ts.
  */
+import type { Benchmark } from '../natsbench/tables.js';
+import type { DatasetName } from '../datasets/registry.js';
+import type { NetworkSpec } from '../networks/spec.js';
+import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
+import type { SPACES } from './index.js';
 
-export type SpaceName = 'tss' | 'sss';
-
-/** TSS operations, in NATS-Bench's own order. */
-export const TSS_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const;
-export type TssOp = (typeof TSS_OPS)[number];
-
-/**
- * A TSS cell as its 6 edge ops, in string order:
- * [1←0, 2←0, 2←1, 3←0, 3←1, 3←2]. Edge e goes from node EDGE_FROM[e] to node EDGE_TO[e].
- */
-export type TssCell = readonly TssOp[];
-export const EDGE_FROM = [0, 0, 1, 0, 1, 2] as const;
-export const EDGE_TO = [1, 2, 2, 3, 3, 3] as const;
-
-/** An SSS configuration: 5 channel counts, each in {8, 16, …, 64}. */
-export type SssChannels = readonly number[];
-export const SSS_CHOICES = [8, 16, 24, 32, 40, 48, 56, 64] as const;
+/** Name of a registered search space: the keys of `SPACES` ('tss' | 'sss'). */
+export type SpaceName = keyof typeof SPACES;
 
 export interface SearchSpace<A> {
   readonly name: SpaceName;
@@ -40,4 +32,55 @@ export interface SearchSpace<A> {
   mutate(arch: A, rng: Rng): A;
   /** Uniform crossover: each position from either parent with p = 0.5. */
   crossover(a: A, b: A, rng: Rng): A;
+}
+
+/** What every space's benchmark table offers (`TssTable` and `SssTable` both fit). */
+export interface BenchTable {
+  readonly path: string;
+  readonly size: number;
+  /** Test accuracy in %; null when the table has no value for it (a partial import). */
+  testAccuracy(dataset: DatasetName, index: number): number | null;
+  /** The table's parameter count; null when its column is absent. */
+  params(dataset: DatasetName, index: number): number | null;
+}
+
+/**
+ * How a report draws an architecture. Data only: the SVG for each kind is in
+ * src/report/svg.ts, so a new space that reuses a kind needs no report code.
+ */
+export type ArchDrawing =
+  | { readonly kind: 'cell'; readonly edges: ReadonlyArray<{ readonly from: number; readonly to: number; readonly op: string }> }
+  | { readonly kind: 'channels'; readonly channels: readonly number[] };
+
+export interface SpaceDefinition<A> extends SearchSpace<A> {
+  /** Other names `parseSpaceName` accepts ('topology' for tss). */
+  readonly aliases: readonly string[];
+  /** Throws InputError unless `arch` is an architecture of this space. */
+  validate(arch: A): void;
+  /**
+   * The member of `arch`'s class that is evaluated in its place, so that every member gets the
+   * very same score and a cache holds one entry per class.
+   */
+  representative(arch: A): A;
+  /** Every architecture of the space (for the feasibility pre-check of search limits). */
+  enumerate(): Iterable<A>;
+  networkSpec(arch: A, dataset: DatasetName): NetworkSpec;
+  drawing(arch: A): ArchDrawing;
+  /** The file under `nats-bench/` with this space's benchmark table. */
+  readonly tableFile: string;
+  /** This space's table in `benchmark`; null without a benchmark or when the file is absent. */
+  table(benchmark: Benchmark | null | undefined): BenchTable | null;
+  /**
+   * Whether `indexOf` / `fromIndex` work. TSS indices are NATS-Bench's row order, so TSS has
+   * them only once bound to a benchmark that has its table; SSS indices are arithmetic.
+   */
+  readonly indexed: boolean;
+  /** The same space with the NATS-Bench index order of `benchmark` (see `indexed`). */
+  withBenchmark(benchmark: Benchmark | null | undefined): SpaceDefinition<A>;
+}
+
+export function checkIndexRange(index: number, size: number, name: SpaceName): void {
+  if (!Number.isInteger(index) || index < 0 || index >= size) {
+    throw new InputError(`index ${index} is out of range 0..${size - 1} for ${name}`);
+  }
 }

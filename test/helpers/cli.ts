@@ -1,5 +1,5 @@
 /** Run the real `mfnas` entry point (TypeScript sources through tsx) as a child process. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '../..');
@@ -8,13 +8,6 @@ const ENTRY = path.join(REPO, 'src/cli/main.ts');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
-export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-    cwd: REPO, encoding: 'utf8', env: { ...process.env, MFNAS_DATA_DIR: DATA, ...env }, timeout: 600_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 export function startCli(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
     cwd: REPO, env: { ...process.env, MFNAS_DATA_DIR: DATA, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -22,10 +15,10 @@ export function startCli(args: string[], env: Record<string, string> = {}): Chil
 }
 
 /**
- * `runCli` without blocking this process: long runs under spawnSync starve vitest's worker RPC
- * ("Timeout calling onTaskUpdate").
+ * Runs the CLI to completion. Never spawnSync: a long blocking child starves vitest's worker RPC
+ * ("Timeout calling onTaskUpdate", an unhandled error that fails the run).
  */
-export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const child = startCli(args, env);
   let stdout = '', stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

@@ -2,10 +2,10 @@ import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { openDefaultBenchmark } from '../../report/archInfo.js';
 import { correlate, parseIndexList, readIndexFile, requireTable, sampleIndices, spaceSize, writeCorrelationCsv } from '../../report/correlate.js';
-import { Progress } from '../../report/progress.js';
 import { DEFAULT_PROXIES, parseProxyList } from '../../proxies/registry.js';
 import { checkOutputFile } from '../../util/atomicWrite.js';
 import { InputError, quotePath } from '../../util/errors.js';
+import { Progress } from '../../util/progress.js';
 import { datasetOption, parseIntFlag, plainText, printResult, proxyListText, spaceOption, type GlobalOptions } from '../options.js';
 import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
 
@@ -58,16 +58,18 @@ export function registerCorrelateCommand(program: Command): void {
       throw new InputError(`a correlation needs at least 2 different architectures, got ${indices.length === 1 ? 'one' : 'the same one repeated'}; give more indices`);
     }
     const proxies = opts.proxies ? parseProxyList(opts.proxies) : [...DEFAULT_PROXIES, 'zico' as const, 'params' as const];
-    const progress = new Progress('correlate');
+    const progress = new Progress('correlate', { itemName: 'archs' });
     const session = await openScoring(opts.space, opts.dataset, opts, globals, {
       onResult: (_r, done, total) => progress.update(done, total),
     });
     try {
       const result = await correlate({ scorer: session.scorer, benchmark, indices, proxies });
+      progress.finish();
       if (opts.out) writeCorrelationCsv(opts.out, result.rows, proxies);
       const { rows: _rows, ...summary } = result;
       printResult(summary, !!opts.json);
     } finally {
+      progress.finish();
       await session.close();
     }
   });

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { parseDatasetName } from '../../datasets/registry.js';
 import { DATA_DIR_ENV } from '../../datasets/dataDir.js';
 import { fetchCifar, imagenet16Instructions, installImageNet16 } from '../../fetch/datasets.js';
-import { createProgressReporter, formatBytes } from '../../fetch/progress.js';
+import { formatBytes, formatDuration, Progress } from '../../util/progress.js';
 import { checkOutputDir } from '../../util/atomicWrite.js';
 import { InputError } from '../../util/errors.js';
 import { parseIntFlag, plainText, type GlobalOptions } from '../options.js';
@@ -52,7 +52,8 @@ async function runFetch(datasetText: string, flags: FetchFlags, globals: GlobalO
   if (to === null) throw new InputError(`give the data directory with --to DIR (or --data-dir / ${DATA_DIR_ENV})`);
 
   const label = dataset === 'cifar10' ? 'cifar-10-binary.tar.gz' : 'cifar-100-binary.tar.gz';
-  const progress = createProgressReporter(label, 'bytes');
+  const progress = new Progress(label, { unit: 'bytes' });
+  let first = true;
   let last = 0;
   let started = Date.now();
   let ended = false;
@@ -60,7 +61,12 @@ async function runFetch(datasetText: string, flags: FetchFlags, globals: GlobalO
     const r = await fetchCifar({
       dataset, to, url: flags.url, md5: flags.md5, force: flags.force, keepArchive: flags.keepArchive, retries: flags.retries,
       onProgress: (received, total) => {
-        if (last === 0) started = Date.now();
+        if (first) {
+          // The first report comes before any byte arrives and says how much an earlier run left.
+          first = false;
+          started = Date.now();
+          progress.restart(received);
+        }
         last = received;
         progress.update(received, total);
       },
@@ -71,13 +77,14 @@ async function runFetch(datasetText: string, flags: FetchFlags, globals: GlobalO
       return;
     }
     const how = r.downloaded
-      ? `downloaded ${formatBytes(r.archiveBytes)}${r.resumedFrom > 0 ? ` (resumed at ${formatBytes(r.resumedFrom)})` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`
+      ? `downloaded ${formatBytes(r.archiveBytes)}${r.resumedFrom > 0 ? ` (resumed at ${formatBytes(r.resumedFrom)})` : ''} in ${formatDuration(Date.now() - started)}`
       : 'reused the verified archive already in the folder';
     progress.finish(`${label}: ${how}, MD5 ${r.md5 ?? 'not checked'}`);
     out.write(`${dataset}: installed ${r.path} (${r.files.join(', ')})\n`);
     for (const w of r.warnings) out.write(`  warning: ${w}\n`);
   } finally {
-    if (!ended && last > 0) progress.finish(`${label}: stopped after ${formatBytes(last)}`);
+    // Ends a bar already drawn, so that the error line starts on a line of its own.
+    if (!ended) progress.finish(last > 0 ? `${label}: stopped after ${formatBytes(last)}` : undefined);
   }
 }
 

@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
 import { openDefaultBenchmark } from '../../report/archInfo.js';
-import { Progress } from '../../report/progress.js';
 import { searchOutputNames, writeSearchOutputs } from '../../report/searchReport.js';
 import { isProxyName } from '../../proxies/registry.js';
 import { ALGORITHMS, runSearch, SEARCH_DEFAULTS, type Algorithm } from '../../search/run.js';
 import { checkOutputDir } from '../../util/atomicWrite.js';
 import { InputError, quoteInput } from '../../util/errors.js';
+import { Progress } from '../../util/progress.js';
 import { datasetOption, MAX_SEED, parseIntFlag, parseNumberFlag, printResult, spaceOption, type GlobalOptions } from '../options.js';
 import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
 
@@ -47,7 +47,11 @@ export function registerSearchCommand(program: Command): void {
       checkOutputDir(opts.out, '--out', searchOutputNames(Array.from({ length: opts.runs }, (_, r) => opts.seed + r)));
     }
     const benchmark = openDefaultBenchmark(globals.dataDir);
-    const progress = new Progress('search');
+    // Counted in steps (mfnas, rea: step 0 scores the initial population) or, for random
+    // search, in architectures sampled; a run stopped by --time-budget skips its remaining ones.
+    const byArchs = opts.algorithm === 'random';
+    const perRun = byArchs ? opts.samples : opts.steps + 1;
+    const progress = new Progress('search', { itemName: byArchs ? 'archs' : 'steps' });
     // The search seed varies per run; the proxy batches and weights stay fixed (0 unless given),
     // so every run scores an architecture identically and shares the cache.
     const session = await openScoring(opts.space, opts.dataset, opts, globals, {}, { dataSeed: 0, initSeed: 0 });
@@ -60,13 +64,17 @@ export function registerSearchCommand(program: Command): void {
           timeBudget: opts.timeBudget, limits: { maxFlops: opts.maxFlops, maxParams: opts.maxParams },
         },
         hooks: {
-          onStep: (seed, rec, acc) => progress.note(`seed ${seed} step ${rec.step} · ${rec.evaluated} scored · answer ${acc !== null ? acc.toFixed(2) + '%' : rec.answer}`),
+          onStep: (seed, rec, acc) => progress.update(
+            (seed - opts.seed) * perRun + (byArchs ? rec.evaluated : rec.step + 1), opts.runs * perRun,
+            `seed ${seed} step ${rec.step} · ${rec.evaluated} scored · answer ${acc !== null ? acc.toFixed(2) + '%' : rec.answer}`,
+          ),
         },
       });
-      progress.done();
+      progress.finish(); // a run cut short by --time-budget leaves the bar short of its total
       if (opts.out) writeSearchOutputs(opts.out, result, details);
       printResult(result, !!opts.json);
     } finally {
+      progress.finish();
       await session.close();
     }
   });

@@ -20,8 +20,7 @@
  * `tssLiveness` / `liveEdges` say which edges actually matter, for networks that skip dead
  * branches (definition below).
  */
-import { checkCell, tssCellFromCode, TSS_SIZE } from './tss.js';
-import { EDGE_FROM, EDGE_TO, type TssCell, type TssOp } from './types.js';
+import { checkCell, EDGE_FROM, EDGE_TO, tssCellFromCode, TSS_SIZE, type TssCell, type TssOp } from './cell.js';
 
 /** NAS-Bench-201 / NATS-Bench unique string of a cell; equal strings = same function. */
 export function canonicalTss(cell: TssCell): string {

@@ -1,7 +1,7 @@
 /**
- * `mfnas bench import`: convert the official NATS-Bench "simple" files
+ * `mfnas natsbench import`: convert the official NATS-Bench "simple" files
  * (`NATS-tss-v1_0-3ffb9-simple/`, `NATS-sss-v1_0-50262-simple/`, or their .tar archives) into the
- * CSV tables the rest of the system reads (src/benchmark/tables.ts), in `<to>/nats-bench/`:
+ * CSV tables the rest of the system reads (src/natsbench/tables.ts), in `<to>/nats-bench/`:
  *
  *   tss: nats-tss-test-accuracy-200ep.csv
  *          CIFAR10TestAccuracy200Epochs, CIFAR100TestAccuracy200Epochs, ImageNetTestAccuracy200Epochs,
@@ -35,14 +35,15 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { DatasetName } from '../../datasets/registry.js';
 import { extractTar, looksLikeTar } from '../../fetch/extract.js';
-import { canonicalTss } from '../../spaces/canonical.js';
-import { parseTssCell } from '../../spaces/tss.js';
+import { canonicalTss } from '../../spaces/tss/canonical.js';
+import { parseTssCell } from '../../spaces/tss/cell.js';
 import type { SpaceName } from '../../spaces/types.js';
 import { checkOutputDir, writeFilesAtomic } from '../../util/atomicWrite.js';
+import { toCsv } from '../../util/csv.js';
 import { DataError, InputError, quoteInput, quotePath } from '../../util/errors.js';
+import { WorkerPool, WorkerTaskError } from '../../util/workerPool.js';
 import {
   clearBenchmarkCache, INDEX_COLUMN, NATS_BENCH_DIR, PARAMS_COLUMNS, SSS_ACCURACY_COLUMNS, SSS_ACCURACY_FILE,
   SSS_CHANNELS_COLUMN, TSS_ACCURACY_COLUMNS, TSS_ACCURACY_FILE, TSS_ARCH_COLUMN, TSS_PARAMS_FILE, TSS_UNIQUE_COLUMN,
@@ -50,7 +51,7 @@ import {
 import {
   NATS_DATASETS, readMeta, summarizeRecordFile, TABLE_EPOCHS, type ArchSummary, type DatasetMetrics,
 } from './record.js';
-import type { WorkerReply, WorkerTask } from './worker.js';
+import type { WorkerTask } from './worker.js';
 
 export const META_FILE = 'meta.pickle.pbz2';
 const RECORD_FILE = /^(\d{6})\.pickle\.pbz2$/;
@@ -141,15 +142,21 @@ async function locateFolder(root: string, space: SpaceName, shownAs: string): Pr
   return ofSpace[0];
 }
 
-function toError(r: Extract<WorkerReply, { ok: false }>): Error {
-  if (r.kind === 'data') return new DataError(r.message);
-  if (r.kind === 'input') return new InputError(r.message);
-  const e = new Error(r.message);
-  if (r.stack) e.stack = r.stack;
-  return e;
+/** A task's error as thrown in the worker: user errors keep their class (exit code 2, one line). */
+function fromWorker(e: unknown): unknown {
+  if (!(e instanceof WorkerTaskError)) return e;
+  if (e.name === 'DataError') return new DataError(e.message);
+  if (e.name === 'InputError') return new InputError(e.message);
+  const bug = new Error(e.message);
+  if (e.workerStack) bug.stack = e.workerStack;
+  return bug;
 }
 
-/** The worker script next to this module, when running the compiled build; null otherwise. */
+/**
+ * The worker script next to this module in the compiled build. Null when running from the
+ * TypeScript sources (tests, tsx): the pool could start .ts workers, but each would first compile
+ * the decoder and its imports, which costs more than the small imports run that way.
+ */
 function workerScript(): URL | null {
   if (!import.meta.url.endsWith('.js')) return null;
   const url = new URL('./worker.js', import.meta.url);
@@ -183,72 +190,34 @@ async function summarizeRecords(
     }
     return out;
   }
-  return new Promise<ArchSummary[]>((resolve, reject) => {
-    const results: ArchSummary[] = new Array(tasks.length);
-    const workers: Worker[] = [];
-    let next = 0;
-    let done = 0;
-    let settled = false;
-    const stopAll = () => {
-      for (const w of workers) void w.terminate();
-    };
-    const fail = (e: Error) => {
-      if (settled) return;
-      settled = true;
-      stopAll();
-      reject(e);
-    };
-    const feed = (w: Worker) => {
-      if (next >= tasks.length) return;
-      const id = next++;
-      const task: WorkerTask = { id, file: tasks[id].file, index: tasks[id].index, space };
-      w.postMessage(task);
-    };
-    for (let i = 0; i < n; i++) {
-      const w = new Worker(script);
-      workers.push(w);
-      w.on('message', (r: WorkerReply) => {
-        if (settled) return;
-        if (!r.ok) {
-          fail(toError(r));
-          return;
-        }
-        results[r.id] = r.summary;
-        done++;
-        onProgress?.(done, tasks.length);
-        if (done === tasks.length) {
-          settled = true;
-          stopAll();
-          resolve(results);
-        } else {
-          feed(w);
-        }
-      });
-      w.on('error', (e) => fail(e));
-      w.on('exit', (code) => {
-        if (!settled && code !== 0) fail(new Error(`an import worker thread exited with code ${code}`));
-      });
-      feed(w);
-    }
-  });
+  const pool = new WorkerPool<WorkerTask, ArchSummary>({ script, size: n });
+  let done = 0;
+  let failed = false;
+  try {
+    return await pool.map(
+      tasks.map((t) => ({ file: t.file, index: t.index, space })),
+      () => {
+        if (!failed) onProgress?.(++done, tasks.length);
+      },
+    );
+  } catch (e) {
+    // The first failure ends the import: the records still decoding are abandoned by close().
+    failed = true;
+    throw fromWorker(e);
+  } finally {
+    await pool.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------
 // CSV
 
-type Cell = string | number | null;
-
 interface Column {
   name: string;
   /** Written even if every cell is empty. */
   always: boolean;
-  cell: (index: number) => Cell;
-}
-
-function csvCell(v: Cell): string {
-  if (v === null) return '';
-  const s = typeof v === 'number' ? String(v) : v;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  /** null = an empty cell. */
+  cell: (index: number) => string | number | null;
 }
 
 function buildCsv(columns: readonly Column[], rows: number): { text: string; header: string[] } {
@@ -257,9 +226,9 @@ function buildCsv(columns: readonly Column[], rows: number): { text: string; hea
     for (let i = 0; i < rows; i++) if (c.cell(i) !== null) return true;
     return false;
   });
-  const lines: string[] = [kept.map((c) => csvCell(c.name)).join(',')];
-  for (let i = 0; i < rows; i++) lines.push(kept.map((c) => csvCell(c.cell(i))).join(','));
-  return { text: `${lines.join('\n')}\n`, header: kept.map((c) => c.name) };
+  const header = kept.map((c) => c.name);
+  const body = Array.from({ length: rows }, (_, i) => kept.map((c) => c.cell(i)));
+  return { text: toCsv([header, ...body]), header };
 }
 
 function metricColumns(

@@ -9,7 +9,7 @@
  *    `*TestAccuracy90Epochs`; per-dataset `*Params` and Index optional.
  *
  * Columns are found by header name; extra columns (validation accuracy, FLOPs, latency, …
- * written by `mfnas bench import`) are tolerated and readable with `numericColumn`.
+ * written by `mfnas natsbench import`) are tolerated and readable with `numericColumn`.
  * A missing file gives a null table; a present but malformed file (wrong row count, missing
  * required column, non-numeric value, bad architecture string) throws a DataError naming the
  * path and the problem. Each file is parsed once per process (re-read if its size or mtime
@@ -21,8 +21,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { DatasetName } from '../datasets/registry.js';
 import { parseDecimal } from '../util/decimal.js';
 import { DataError, InputError, MfnasError, quoteInput } from '../util/errors.js';
-import { formatTssCell, parseTssCell, TSS_SIZE } from '../spaces/tss.js';
-import { formatSssChannels, parseSssChannels, sssFromIndex, SSS_SIZE } from '../spaces/sss.js';
+import { formatTssCell, parseTssCell, TSS_SIZE } from '../spaces/tss/cell.js';
+import { formatSssChannels, parseSssChannels, sssFromIndex, SSS_SIZE } from '../spaces/sss/channels.js';
 
 export const NATS_BENCH_DIR = 'nats-bench';
 export const TSS_ACCURACY_FILE = 'nats-tss-test-accuracy-200ep.csv';
@@ -148,7 +148,7 @@ function sameStamp(a: Stamp | null, b: Stamp | null): boolean {
 }
 
 function dataError(file: string, problem: string): DataError {
-  return new DataError(`${file}: ${problem}. Re-create it with \`mfnas bench import\` or use another --data-dir`);
+  return new DataError(`${file}: ${problem}. Re-create it with \`mfnas natsbench import\` or use another --data-dir`);
 }
 
 function readCsv(file: string): Csv {
@@ -264,7 +264,7 @@ function columnCache(csv: Csv) {
     if (v === undefined) {
       const col = columnIndex(csv, name, false);
       // Required columns must be present, but an empty cell is allowed everywhere: it is an
-      // architecture missing from a partial `mfnas bench import` (NaN; accessors return null).
+      // architecture missing from a partial `mfnas natsbench import` (NaN; accessors return null).
       v = col === null ? null : numeric(csv, col);
       cache.set(name, v);
     }
@@ -278,7 +278,7 @@ function columnCache(csv: Csv) {
 const tssCache = new Map<string, { acc: Stamp; params: Stamp | null; table: TssTable }>();
 const sssCache = new Map<string, { stamp: Stamp; table: SssTable }>();
 
-/** Forget all parsed tables (e.g. after `mfnas bench import` rewrote them). */
+/** Forget all parsed tables (e.g. after `mfnas natsbench import` rewrote them). */
 export function clearBenchmarkCache(): void {
   tssCache.clear();
   sssCache.clear();

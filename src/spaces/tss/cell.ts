@@ -1,17 +1,29 @@
 /**
- * The NATS-Bench topology search space (TSS = NAS-Bench-201 cells), MFNAS.md §1.
+ * TSS cells (NAS-Bench-201), MFNAS.md §1: the value type, its string form, codes, sampling and
+ * the genetic operators. The space definition built from these is in ./index.ts.
  *
  * A cell string is `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`: three `+`-separated groups for
  * nodes 1, 2, 3; group j lists its j incoming edges `op~i` (i = source node, in order 0..j-1).
  * As a `TssCell` the 6 ops are kept in string order [1←0, 2←0, 2←1, 3←0, 3←1, 3←2].
  *
  * Note: the NATS-Bench *index* of a cell is not computable from the cell; it is the row order
- * of the benchmark table (see `src/spaces/index.ts`). `tssCellCode` below is only a
+ * of the benchmark table (see ./index.ts). `tssCellCode` below is only a
  * convenient dense enumeration (5^6 = 15,625 codes), unrelated to that index.
  */
-import { InputError } from '../util/errors.js';
-import type { Rng } from '../util/rng.js';
-import { TSS_OPS, type TssCell, type TssOp } from './types.js';
+import { InputError } from '../../util/errors.js';
+import type { Rng } from '../../util/rng.js';
+
+/** TSS operations, in NATS-Bench's own order. */
+export const TSS_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const;
+export type TssOp = (typeof TSS_OPS)[number];
+
+/**
+ * A TSS cell as its 6 edge ops, in string order:
+ * [1←0, 2←0, 2←1, 3←0, 3←1, 3←2]. Edge e goes from node EDGE_FROM[e] to node EDGE_TO[e].
+ */
+export type TssCell = readonly TssOp[];
+export const EDGE_FROM = [0, 0, 1, 0, 1, 2] as const;
+export const EDGE_TO = [1, 2, 2, 3, 3, 3] as const;
 
 export const TSS_EDGES = 6;
 export const TSS_NODES = 4;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError, InputError } from '../src/util/errors.js';
-import { clearBenchmarkCache, openBenchmark, loadTssTable, type TssTable, type SssTable } from '../src/benchmark/tables.js';
+import { clearBenchmarkCache, openBenchmark, loadTssTable, type TssTable, type SssTable } from '../src/natsbench/tables.js';
 import { parseArchitecture, tssSpace } from '../src/spaces/index.js';
 import type { DatasetName } from '../src/datasets/registry.js';
 

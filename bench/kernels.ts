@@ -1,13 +1,13 @@
 /**
- * Kernel timing (not a test): `npx tsx src/engine/bench.ts [reps] [--cpu]`.
+ * Kernel timing (not a test): `npx tsx bench/kernels.ts [reps] [--cpu]`.
  * Times 3x3 conv forward, dX and dW on the wasm backend with mfnas's kernels against the stock
  * ones (the stock wasm backend has no Conv2DBackpropFilter: dW is compared with the cpu
  * backend's), plus the pooling / BN ops. Medians of `reps` runs after a warm-up.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from './backend.js';
-import { registerCustomKernels, restoreStockKernels } from './kernels/index.js';
-import { avgPool3x3ExcludePad, batchNormTrain, relu } from './ops.js';
+import { initEngine } from '../src/engine/backend.js';
+import { registerCustomKernels, restoreStockKernels } from '../src/engine/kernels/index.js';
+import { avgPool3x3ExcludePad, batchNormTrain, relu } from '../src/engine/ops.js';
 
 type Pad = 'same' | 'valid' | number | number[][];
 

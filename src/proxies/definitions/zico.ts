@@ -4,9 +4,11 @@
  * log Σ_{s≠0} a/s, with a = mean over batches of |g| and s = std over batches (ddof 0, no
  * epsilon) of each weight's gradient g (MFNAS.md §3). Unlike intgrad, a averages magnitudes
  * (mean |g|, not |mean g|). A layer whose sum is 0 adds nothing. With one batch every std is 0,
- * so the registry asks for at least two batches.
+ * so it asks for at least two batches.
  */
-import { batchMoments, type LayerGradients } from './gradients.js';
+import { defineProxy } from '../definition.js';
+import { batchMoments, type LayerGradients } from '../gradients.js';
+import { gradientPass } from '../passes.js';
 
 export function zicoScore(records: readonly LayerGradients[]): number {
   let score = 0;
@@ -18,3 +20,11 @@ export function zicoScore(records: readonly LayerGradients[]): number {
   }
   return score;
 }
+
+export const zico = defineProxy({
+  name: 'zico', version: 2, minBatches: 2,
+  paper: 'Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, ICLR 2023',
+  definition: 'Σ over every conv and linear layer of log Σ_{std≠0} mean(|g|)/std(g) of each weight gradient g across the proxy batches (needs at least 2 batches).',
+  pass: gradientPass,
+  compute: (g) => zicoScore(g.records),
+});

@@ -1,13 +1,13 @@
 /**
- * `mfnas bench import --space tss|sss --from <folder or .tar> [--to DIR]`: a thin layer over
- * importNatsBench (src/benchmark/import/nats-import.ts).
+ * `mfnas natsbench import --space tss|sss --from <folder or .tar> [--to DIR]`: a thin layer over
+ * importNatsBench (src/natsbench/import/nats-import.ts).
  */
 import { Command } from 'commander';
 import { DATA_DIR_ENV } from '../../datasets/dataDir.js';
-import { importNatsBench, OFFICIAL_FOLDERS } from '../../benchmark/import/nats-import.js';
-import { createProgressReporter, formatDuration } from '../../fetch/progress.js';
+import { importNatsBench, OFFICIAL_FOLDERS } from '../../natsbench/import/nats-import.js';
 import { parseSpaceName } from '../../spaces/index.js';
 import { InputError } from '../../util/errors.js';
+import { formatDuration, Progress } from '../../util/progress.js';
 import { parseIntFlag, plainText, type GlobalOptions } from '../options.js';
 import { targetDir } from './data.js';
 
@@ -33,7 +33,7 @@ async function runImport(flags: ImportFlags, globals: GlobalOptions): Promise<vo
   const space = parseSpaceName(plainText('--space', 40, 'a search space: use tss or sss')(flags.space));
   const to = targetDir(flags.to, globals);
   if (to === null) throw new InputError(`give the data directory with --to DIR (or --data-dir / ${DATA_DIR_ENV}); the tables go to DIR/nats-bench/`);
-  const progress = createProgressReporter(`reading ${OFFICIAL_FOLDERS[space]}`, 'items');
+  const progress = new Progress(`reading ${OFFICIAL_FOLDERS[space]}`, { itemName: 'records' });
   const started = Date.now();
   let done = 0;
   let finished = false;
@@ -68,9 +68,11 @@ async function runImport(flags: ImportFlags, globals: GlobalOptions): Promise<vo
   }
 }
 
-export function registerBenchCommands(program: Command): void {
-  const bench = subcommand(program, 'bench', 'NATS-Bench benchmark tables');
-  bench
+export function registerNatsBenchCommands(program: Command): void {
+  // `bench` is the name of mfnas 0.1, kept as an alias; `natsbench` cannot be mistaken for the
+  // speed benchmarks (npm run bench:*).
+  const tables = subcommand(program, 'natsbench', 'NATS-Bench benchmark tables').alias('bench');
+  tables
     .command('import')
     .description(
       'convert the official NATS-Bench "simple" files (NATS-tss-v1_0-3ffb9-simple / NATS-sss-v1_0-50262-simple, folder or .tar) ' +

@@ -1,12 +1,15 @@
 /**
- * The NATS-Bench size search space (SSS), MFNAS.md §1: 5 channel counts `c1:c2:c3:c4:c5`,
+ * SSS channel configurations, MFNAS.md §1: 5 channel counts `c1:c2:c3:c4:c5`,
  * each in {8, 16, …, 64}. Index = the base-8 number whose digits are c/8 − 1, most significant
  * first (`8:8:8:8:8` = 0, `8:8:8:8:16` = 1, `64:64:64:64:64` = 32767). Every configuration is
  * its own class, so the canonical key is the channel string itself.
  */
-import { InputError } from '../util/errors.js';
-import type { Rng } from '../util/rng.js';
-import { SSS_CHOICES, type SssChannels } from './types.js';
+import { InputError } from '../../util/errors.js';
+import type { Rng } from '../../util/rng.js';
+
+/** An SSS configuration: 5 channel counts, each in {8, 16, …, 64}. */
+export type SssChannels = readonly number[];
+export const SSS_CHOICES = [8, 16, 24, 32, 40, 48, 56, 64] as const;
 
 export const SSS_POSITIONS = 5;
 export const SSS_SIZE = 32_768; // 8^5

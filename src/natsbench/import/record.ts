@@ -29,8 +29,8 @@
 import fs from 'node:fs';
 import type { DatasetName } from '../../datasets/registry.js';
 import { DataError, InputError } from '../../util/errors.js';
-import { parseTssCell, TSS_SIZE } from '../../spaces/tss.js';
-import { formatSssChannels, sssFromIndex, SSS_SIZE } from '../../spaces/sss.js';
+import { parseTssCell, TSS_SIZE } from '../../spaces/tss/cell.js';
+import { formatSssChannels, sssFromIndex, SSS_SIZE } from '../../spaces/sss/channels.js';
 import type { SpaceName } from '../../spaces/types.js';
 import {
   asArray, asMap, asNumber, asString, bunzip, getKey, joinPath, shapeError, unpickle, type PyMap,
