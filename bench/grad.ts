@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/backend.js';
-import { tryLoadNativeKernels } from '../src/native/index.js';
+import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
 import { initNetwork } from '../src/networks/init.js';
 import { lossAndGrads, toTensorParams } from '../src/networks/model.js';
 import { buildNetworkSpec, gradientParamNames } from '../src/networks/index.js';

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
-import { registerCustomKernels, restoreStockKernels } from '../src/engine/kernels/index.js';
+import { registerCustomKernels, restoreStockKernels } from '../src/engine/wasm/tfjsKernels.js';
 import { avgPool3x3ExcludePad, batchNormTrain, relu } from '../src/engine/ops.js';
 
 type Pad = 'same' | 'valid' | number | number[][];

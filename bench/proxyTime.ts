@@ -4,7 +4,7 @@
  * and on PyTorch 1.13, same architectures, same thread count, measured in one run.
  */
 import { initEngine } from '../src/engine/backend.js';
-import { tryLoadNativeKernels } from '../src/native/index.js';
+import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
 import type { Batch } from '../src/datasets/batches.js';
 import { buildNetworkSpec } from '../src/networks/index.js';
 import { evaluateProxies } from '../src/proxies/evaluate.js';

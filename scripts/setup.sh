@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  libdnnl-dev   # oneDNN: the optional native kernels (src/native); without it the wasm engine runs
+  libdnnl-dev   # oneDNN: the optional native kernels (src/engine/native); without it the wasm engine runs
   chromium      # headless browser that renders the HTML search report in its test
+  redis-server  # the job queue of distributed scoring (mfnas worker, --queue); its tests start one
 )
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -17,4 +18,6 @@ else
   echo "setup: not root or no apt-get; skipping system packages (${APT_PACKAGES[*]})" >&2
 fi
 
+# onnxruntime-node (dev dependency that checks the ONNX export)'s postinstall must not try to download CUDA files.
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund

@@ -32,6 +32,21 @@ export type { SearchSpace, SpaceDefinition, SpaceName, ArchDrawing, BenchTable }
 export type { TssCell } from './spaces/tss/cell.js';
 export type { SssChannels } from './spaces/sss/channels.js';
 export { DATASETS, DATASET_NAMES, type DatasetName, type DatasetInfo } from './datasets/registry.js';
+export { openDataset, type OpenDatasetOptions, type ImageFolderInputOptions, type Dataset, type DatasetShape, type FolderDataset } from './api/index.js';
+
+// Deployment: export a trained network (TensorFlow.js LayersModel + ONNX) and predict with it.
+export {
+  exportModel, predict, type ExportResult, type PredictOptions, type Prediction, type ClassProbability,
+} from './export/index.js';
+export type { TrainedNetwork, Preprocess } from './networks/trained.js';
+
+// Training a found architecture with NATS-Bench's recipe (resumable).
+export {
+  train, loadTrainedNetwork, TRAIN_DEFAULTS, type TrainOptions, type TrainResult, type TrainRecipe, type EpochMetrics, type RunSettings,
+} from './train/index.js';
+
+// Whole-space score tables, locally or on queue workers (docs/distributed.md).
+export { scan, type ScanOptions, type ScanResult, type ScanRow } from './scan/index.js';
 
 // Lower-level pieces for custom pipelines.
 export { openScoringSession, type ScoringSession, type ScoringSessionOptions } from './proxies/session.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -81,5 +81,57 @@ describe('score cache', () => {
     expect(rows()).toBeGreaterThanOrEqual(before);
     // A third run computes nothing.
     expect(JSON.parse((await runCli(args)).stdout).evaluated).toBe(0);
+  });
+});
+
+describe('readable output and --json everywhere', () => {
+  it('arch and score print aligned, rounded summaries without --json', async () => {
+    const a = await runCli(['arch', '--arch', '9930', '--dataset', 'cifar100']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toContain('index      9930\n');
+    expect(a.stdout).toContain('params     1.294 M (1,294,356)\n');
+    expect(a.stdout).toMatch(/FLOPs {6}\d+\.\d\d M\n/);
+    expect(a.stdout).toContain('accuracy   73.51 %\n');
+    const cache = path.join(tmp(), 'c.sqlite');
+    const s = await runCli(['score', '--arch', '9930', '--dataset', 'ImageNet16-120', '--batch', '8', '--batches', '1', '--cache', cache]);
+    expect(s.code, s.stderr).toBe(0);
+    const lines = s.stdout.split('\n');
+    expect(lines[0]).toBe('arch       |nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
+    expect(lines[2]).toBe('scored on  TSS / ImageNet16-120, 1 × 8 images, seed 0');
+    expect(lines[4]).toBe('proxy          score');
+    // Scores to 4 significant digits, in one right-aligned column, and the time to 0.1 s.
+    expect(lines[5]).toMatch(/^intgrad_param +\d[\d.]*$/);
+    expect(lines[6]).toMatch(/^intgrad_mean +\d[\d.]*$/);
+    expect(lines[5].length).toBe(lines[6].length);
+    expect(lines[5].split(/ +/)[1].replace(/^0\.0*|\./g, '').length).toBeLessThanOrEqual(4);
+    expect(s.stdout).toMatch(/\n\d+\.\d s\n$/);
+    const j = JSON.parse((await runCli(['score', '--arch', '9930', '--dataset', 'ImageNet16-120', '--batch', '8', '--batches', '1', '--cache', cache, '--json'])).stdout);
+    expect(Number(lines[5].split(/ +/)[1])).toBe(Number(j.scores.intgrad_param.toPrecision(4)));
+  });
+
+  it('correlate --report writes the page beside the CSV of --out', async () => {
+    const dir = tmp();
+    const r = await runCli(['correlate', '--dataset', 'ImageNet16-120', '--indices', '0,1,2,3,4', '--proxies', 'params,flops', '--batch', '8', '--batches', '1',
+      '--workers', '1', '--no-cache', '--out', path.join(dir, 'rows.csv'), '--report', path.join(dir, 'rows.html')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^TSS \/ ImageNet16-120 · 5 architectures/);
+    expect(r.stdout).toMatch(/\nproxy +Kendall τ +Spearman ρ\nparams +-?\d\.\d{3} +-?\d\.\d{3}\n/);
+    expect(readFileSync(path.join(dir, 'rows.csv'), 'utf8').split('\n')[0]).toBe('index,arch,accuracy,params,flops');
+    const html = readFileSync(path.join(dir, 'rows.html'), 'utf8');
+    expect(html).toContain('href="rows.csv"');
+    expect((html.match(/class="chart proxy-scatter"/g) ?? []).length).toBe(2);
+    const bad = await runCli(['correlate', '--indices', '0,1', '--report', path.join(dir, 'rows.csv'), '--json']);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stderr).error).toMatch(/--report .* should end in \.html/);
+  });
+
+  it('data fetch takes --json, and its errors are then one JSON line', async () => {
+    const r = await runCli(['data', 'fetch', 'ImageNet16-120', '--to', tmp(), '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr)).toEqual({ error: expect.stringMatching(/nothing installed: pass the ImageNet16 archives with --from/), exitCode: 2 });
+    const imp = await runCli(['natsbench', 'import', '--space', 'tss', '--from', path.join(tmp(), 'missing'), '--to', tmp(), '--json']);
+    expect(imp.code).toBe(2);
+    expect(JSON.parse(imp.stderr.trim().split('\n').pop()!)).toMatchObject({ exitCode: 2 });
   });
 });

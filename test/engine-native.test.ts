@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
-import { tryLoadNativeKernels } from '../src/native/index.js';
+import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
 import { buildNetworkSpec, gradientParamNames, initNetwork } from '../src/networks/index.js';
 import { lossAndGrads, toTensorParams } from '../src/networks/model.js';
 import { evaluateProxies } from '../src/proxies/evaluate.js';

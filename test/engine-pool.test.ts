@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerPool, WorkerTaskError } from '../src/util/workerPool.js';
+import { planPool } from '../src/proxies/poolEvaluator.js';
 import type { EchoTask } from './fixtures/echo-worker.js';
 
 const script = new URL('./fixtures/echo-worker.ts', import.meta.url);
@@ -71,5 +72,41 @@ describe('WorkerPool', () => {
     pool = new WorkerPool<EchoTask, unknown>({ script: new URL('./fixtures/missing-worker.ts', import.meta.url), size: 1 });
     await expect(pool.run({ op: 'info' })).rejects.toThrow();
     await expect(pool.run({ op: 'info' })).rejects.toThrow();
+  });
+});
+
+describe('WorkerPool warm start and resize', () => {
+  let pool: WorkerPool<EchoTask, unknown> | null = null;
+  afterEach(async () => {
+    await pool?.close();
+    pool = null;
+  });
+
+  it('warm starts workers before any task; resize bounds how many serve', async () => {
+    pool = new WorkerPool<EchoTask, unknown>({ script, size: 1 });
+    pool.warm();
+    pool.resize(2);
+    expect(pool.size).toBe(2);
+    const ids = (await Promise.all([pool.run({ op: 'info' }), pool.run({ op: 'info' })])) as Array<{ threadId: number }>;
+    expect(new Set(ids.map((i) => i.threadId)).size).toBe(2);
+    pool.resize(0);
+    expect(pool.size).toBe(1);
+    expect(await pool.run({ op: 'sum', values: [1, 2] })).toBe(3);
+  });
+});
+
+describe('planPool: workers x threads from the job size alone', () => {
+  it('few jobs: fewer workers with more threads; many: one single-threaded worker per core', () => {
+    expect(planPool(6, 2, true)).toEqual({ workers: 1, threads: 2 });
+    expect(planPool(40, 2, true)).toEqual({ workers: 2, threads: 1 });
+    expect(planPool(1, 8, true)).toEqual({ workers: 1, threads: 8 });
+    expect(planPool(12, 8, true)).toEqual({ workers: 3, threads: 2 });
+    expect(planPool(400, 8, true)).toEqual({ workers: 8, threads: 1 });
+  });
+
+  it('without native threads, one worker per job up to one per core', () => {
+    expect(planPool(6, 2, false)).toEqual({ workers: 2, threads: 1 });
+    expect(planPool(1, 4, false)).toEqual({ workers: 1, threads: 1 });
+    expect(planPool(0, 1, true)).toEqual({ workers: 1, threads: 1 });
   });
 });

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { tryLoadNativeKernels } from '../src/native/index.js';
+import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
 import { initEngine, requestedBackend } from '../src/engine/backend.js';
 import {
   avgPool2x2, avgPool3x3ExcludePad, batchNormTrain, conv2d, globalAvgPool, linear, poolCounts, relu,

@@ -9,7 +9,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadNativeKernels, nativeKernelsUnavailableReason, type Conv2DShape, type NativeKernels } from '../src/native/index.js';
+import type { Conv2DShape } from '../src/engine/native/binding.js';
+import { K, kernels, nativeKernelsUnavailableReason } from './helpers/nativeKernels.js';
 import {
   batchNormBackwardRef,
   batchNormRef,
@@ -20,13 +21,6 @@ import {
   randomArray,
   type RefConv,
 } from './native-reference.js';
-
-const kernels = loadNativeKernels();
-
-function K(): NativeKernels {
-  if (!kernels) throw new Error(`native kernels unavailable: ${nativeKernelsUnavailableReason()}`);
-  return kernels;
-}
 
 const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 

@@ -1,15 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import {
-  loadNativeKernels,
-  nativeKernelsUnavailableReason,
-  type Conv2DShape,
-  type ConvFormat,
-  type NativeKernels,
-  type Padding,
-  type Pair,
-  type Pool2DShape,
-} from '../src/native/index.js';
+import type { Conv2DShape, ConvFormat, Padding, Pair, Pool2DShape } from '../src/engine/native/binding.js';
+import { K, kernels, nativeKernelsUnavailableReason } from './helpers/nativeKernels.js';
 import {
   avgPoolBackwardRef,
   avgPoolRef,
@@ -25,19 +17,6 @@ import {
   type RefConv,
   type RefPool,
 } from './native-reference.js';
-
-const kernels = loadNativeKernels();
-
-/** The kernels, or a loud failure explaining how to get them. */
-function K(): NativeKernels {
-  if (!kernels) {
-    throw new Error(
-      `native kernels unavailable: ${nativeKernelsUnavailableReason()}. ` +
-        'Install oneDNN (apt-get install libdnnl-dev) and run `node native/build.mjs`.',
-    );
-  }
-  return kernels;
-}
 
 const TOL = 2e-5;
 

@@ -73,8 +73,10 @@ describe('the proxy registry', () => {
     const pinned = Object.fromEntries(PROXY_LIST.map((d) => [d.name, [d.version, d.minBatches, d.pass.name]]));
     expect(pinned).toEqual({
       intgrad_param: [1, 1, 'gradient'], intgrad_mean: [1, 1, 'gradient'], zico: [2, 2, 'gradient'],
-      grad_norm: [1, 1, 'gradient'], snip: [1, 1, 'gradient'], synflow: [1, 1, 'synflow'],
+      grad_norm: [1, 1, 'gradient'], snip: [2, 1, 'gradient'], synflow: [1, 1, 'synflow'],
       naswot: [1, 1, 'naswot'], params: [1, 1, 'analytic'], flops: [1, 1, 'analytic'],
+      az_expressivity: [1, 1, 'az-nas'], az_progressivity: [1, 1, 'az-nas'], az_trainability: [1, 1, 'az-nas'],
+      az_complexity: [1, 1, 'analytic'],
     });
     expect(PROXY_NAMES).toEqual(PROXY_LIST.map((d) => d.name));
     for (const name of PROXY_NAMES) expect(PROXIES[name].name).toBe(name);

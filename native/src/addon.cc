@@ -432,7 +432,7 @@ NAPI_MODULE_INIT() {
   napi_value v;
   napi_create_string_utf8(env, mfnas::version_string().c_str(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "dnnlVersion", v);
-  // Must match ADDON_ABI in src/native/index.ts.
+  // Must match ADDON_ABI in src/engine/native/binding.ts.
   napi_create_uint32(env, 3, &v);
   napi_set_named_property(env, exports, "abiVersion", v);
   return exports;

@@ -6,17 +6,19 @@
  * script exits on its own.
  */
 import type { Benchmark } from '../natsbench/tables.js';
-import { parseDatasetName, type DatasetName } from '../datasets/registry.js';
-import { buildNetworkSpec, type NetworkSpec } from '../networks/index.js';
-import { DEFAULT_PROXIES, parseProxyList, type ProxyName } from '../proxies/registry.js';
+import { statSync } from 'node:fs';
+import { DATASET_NAMES, parseDatasetName, type Dataset, type DatasetName } from '../datasets/registry.js';
+import { resolveDataset } from '../datasets/resolve.js';
+import type { NetworkSpec } from '../networks/index.js';
+import { DEFAULT_PROXIES, parseProxyList, parseScoreSpec, scoreName, splitProxyItems, type ProxyName } from '../proxies/registry.js';
 import type { ProxyScores } from '../proxies/evaluate.js';
 import { openScoringSession } from '../proxies/session.js';
 import type { ScoreCache } from '../storage/scoreCache.js';
 import { describeArchitecture, openDefaultBenchmark, type ArchInfo } from '../report/archInfo.js';
-import { ALGORITHMS, runSearch, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
+import { ALGORITHMS, parseFidelities, runSearch, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
 import type { StepRecord } from '../search/problem.js';
-import { parseSpaceName } from '../spaces/index.js';
-import type { SpaceName } from '../spaces/types.js';
+import { parseArchitecture, parseSpaceName, spaceByName } from '../spaces/index.js';
+import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
 import { InputError, quoteInput } from '../util/errors.js';
 
 /** Options every data-reading call accepts. */
@@ -25,8 +27,18 @@ export interface DataOptions {
   readonly dataDir?: string;
 }
 
+/** How `openDataset` (and `score`, `search` given a folder path) opens an image folder. */
+export interface ImageFolderInputOptions {
+  /** Image folders: images are resized to imageSize x imageSize (default 32; a multiple of 4, 8..512). */
+  readonly imageSize?: number;
+  /** Image folders: skip unreadable, corrupt and non-image files (counted in `skipped`) instead of throwing. */
+  readonly skipBad?: boolean;
+  /** Image folders: the decoded-image cache folder (default MFNAS_IMAGE_CACHE, else ~/.cache/mfnas/images). */
+  readonly imageCache?: string;
+}
+
 /** Proxy-evaluation settings shared by `score` and `search`. */
-export interface ProxyInputOptions extends DataOptions {
+export interface ProxyInputOptions extends DataOptions, ImageFolderInputOptions {
   /** Images per proxy batch (default 128; ImageNet16-120's sample here needs 53). */
   readonly batch?: number;
   /** Number of proxy batches (default 2). */
@@ -62,13 +74,41 @@ export async function natsBench(options: DataOptions = {}): Promise<NatsBench> {
   };
 }
 
+// ---------------------------------------------------------------- datasets
+
+export type { Dataset, DatasetShape, FolderDataset } from '../datasets/registry.js';
+
+export interface OpenDatasetOptions extends ImageFolderInputOptions {
+  /** Called while an image folder is decoded (not when it comes from the cache). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * A dataset by name (cifar10, cifar100, ImageNet16-120) or an image folder by path
+ * (DIR/train/<class>/*.png|jpg|jpeg, optionally DIR/test/<class>/...). A folder is decoded once
+ * and cached on disk by content; the value returned (plain data) can be passed as `dataset` to
+ * `score`, `search` and `buildNetwork`. Bad folders, files and sizes throw InputError/DataError.
+ */
+export async function openDataset(nameOrDir: string | Dataset, options: OpenDatasetOptions = {}): Promise<Dataset> {
+  if (typeof nameOrDir !== 'string' && (typeof nameOrDir !== 'object' || nameOrDir === null)) {
+    throw new InputError(`dataset ${quoteInput(String(nameOrDir))} is neither a dataset name nor a folder path`);
+  }
+  return resolveDataset(nameOrDir, {
+    imageSize: options.imageSize, skipBad: options.skipBad, cacheDir: options.imageCache, onProgress: options.onProgress,
+  });
+}
+
+function datasetOf(given: DatasetName | string | Dataset | undefined, options: ImageFolderInputOptions): Promise<Dataset> {
+  return openDataset(given ?? 'cifar10', options);
+}
+
 // ---------------------------------------------------------------- score
 
 export interface ScoreOptions extends ProxyInputOptions {
   /** 'tss' (default) or 'sss'. */
   readonly space?: SpaceName | string;
-  /** 'cifar10' (default), 'cifar100' or 'ImageNet16-120'. */
-  readonly dataset?: DatasetName | string;
+  /** 'cifar10' (default), 'cifar100', 'ImageNet16-120', an image folder's path, or an `openDataset` value. */
+  readonly dataset?: DatasetName | string | Dataset;
   /** A TSS cell string, SSS channels (`64:64:56:64:24`) or a NATS-Bench index. */
   readonly arch: string | number;
   /** Proxy names (default the two MFNAS fidelities, intgrad_param and intgrad_mean), or 'all'. */
@@ -93,10 +133,14 @@ export interface ScoreResult {
 export async function score(options: ScoreOptions): Promise<ScoreResult> {
   const t0 = performance.now();
   const space = parseSpaceName(String(options.space ?? 'tss'));
-  const dataset = parseDatasetName(String(options.dataset ?? 'cifar10'));
   const proxies = proxyList(options.proxies, DEFAULT_PROXIES);
   const seed = seedOf(options.seed, 'seed');
-  const info = describeArchitecture({ space, dataset, arch: archText(options.arch), benchmark: openDefaultBenchmark(options.dataDir) });
+  const benchmark = openDefaultBenchmark(options.dataDir);
+  const arch = archText(options.arch);
+  // A bad architecture is reported before a folder is decoded (which can take a while).
+  describeArchitecture({ space, dataset: 'cifar10', arch, benchmark });
+  const dataset = await datasetOf(options.dataset, options);
+  const info = describeArchitecture({ space, dataset, arch, benchmark });
   const session = await openScoringSession({
     space, dataset, dataDir: options.dataDir, batch: options.batch, batches: options.batches,
     dataSeed: options.dataSeed === undefined ? seed : seedOf(options.dataSeed, 'dataSeed'),
@@ -115,7 +159,8 @@ export async function score(options: ScoreOptions): Promise<ScoreResult> {
 
 export interface SearchOptions extends ProxyInputOptions {
   readonly space?: SpaceName | string;
-  readonly dataset?: DatasetName | string;
+  /** As for `score`: a name, an image folder's path or an `openDataset` value. */
+  readonly dataset?: DatasetName | string | Dataset;
   /** 'mfnas' (default), 'rea' or 'random'. */
   readonly algorithm?: Algorithm;
   /** Population size N (default 100). */
@@ -128,8 +173,14 @@ export interface SearchOptions extends ProxyInputOptions {
   readonly mutations?: number;
   /** Random search: architectures sampled (default 400). */
   readonly samples?: number;
-  /** Baselines: the proxy they rank by (default intgrad_param). */
-  readonly proxy?: ProxyName;
+  /** Baselines: the proxy they rank by (default intgrad_param): a proxy, a preset such as `az_nas`, or `ensemble(a,b,...)`. */
+  readonly proxy?: ProxyName | string;
+  /**
+   * MFNAS: the fidelities its rank combines, fidelity 1 first (default the paper's
+   * `['intgrad_param', 'intgrad_mean']`): proxies, presets or `ensemble(a,b,...)`, as an array
+   * or one comma-separated string.
+   */
+  readonly fidelities?: readonly string[] | string;
   /** Search seed (default 0). The proxy batches and weights always use seed 0, so runs share scores. */
   readonly seed?: number;
   /** Limit: millions of FLOPs. */
@@ -150,17 +201,22 @@ export type SearchRunResult = RunResult;
 /** Runs one search (MFNAS by default) and returns its answer. */
 export async function search(options: SearchOptions = {}): Promise<SearchRunResult> {
   const space = parseSpaceName(String(options.space ?? 'tss'));
-  const dataset = parseDatasetName(String(options.dataset ?? 'cifar10'));
   const algorithm = options.algorithm ?? SEARCH_DEFAULTS.algorithm;
   if (!ALGORITHMS.includes(algorithm)) throw new InputError(`unknown algorithm ${quoteInput(String(algorithm))}: use ${ALGORITHMS.join(', ')}`);
-  const proxy = options.proxy ?? SEARCH_DEFAULTS.proxy;
-  proxyList([proxy], []);
+  const proxy = scoreName(parseScoreSpec(String(options.proxy ?? SEARCH_DEFAULTS.proxy)));
+  const fidelityItems = options.fidelities === undefined ? SEARCH_DEFAULTS.fidelities
+    : typeof options.fidelities === 'string' ? splitProxyItems(options.fidelities) : options.fidelities.map(String);
+  const fidelities = parseFidelities(fidelityItems).map(scoreName);
+  if (algorithm !== 'mfnas' && options.fidelities !== undefined) {
+    throw new InputError(`fidelities are for algorithm 'mfnas'; ${algorithm} ranks by proxy alone (a proxy, a preset or ensemble(a,b,...))`);
+  }
   const population = positiveInt(options.population ?? SEARCH_DEFAULTS.population, 'population', 2);
   const tournament = positiveInt(options.tournament ?? SEARCH_DEFAULTS.tournament, 'tournament', 2);
   if (tournament > population) throw new InputError(`tournament (${tournament}) cannot exceed population (${population})`);
   for (const [name, v] of [['maxFlops', options.maxFlops], ['maxParams', options.maxParams], ['timeBudget', options.timeBudget]] as const) {
     if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InputError(`${name} must be a number greater than 0, got ${quoteInput(String(v))}`);
   }
+  const dataset = await datasetOf(options.dataset, options);
   const session = await openScoringSession({
     space, dataset, dataDir: options.dataDir, batch: options.batch, batches: options.batches,
     dataSeed: 0, initSeed: 0, cache: options.cache, workers: options.workers,
@@ -169,7 +225,7 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
     const { result } = await runSearch({
       scorer: session.scorer, benchmark: openDefaultBenchmark(options.dataDir),
       options: {
-        algorithm, population, tournament, proxy,
+        algorithm, population, tournament, proxy, fidelities,
         steps: positiveInt(options.steps ?? SEARCH_DEFAULTS.steps, 'steps', 0),
         mutations: positiveInt(options.mutations ?? SEARCH_DEFAULTS.mutations, 'mutations', 0),
         samples: positiveInt(options.samples ?? SEARCH_DEFAULTS.samples, 'samples', 1),
@@ -190,16 +246,30 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
  * The network of an architecture as a typed structure (layers, cells, edges, channel counts):
  * what the cost model, the TensorFlow.js model and the proxies are built from.
  */
-export function buildNetwork(space: SpaceName | string, arch: string | number, dataset: DatasetName | string = 'cifar10'): NetworkSpec {
+export function buildNetwork(space: SpaceName | string, arch: string | number, dataset: DatasetName | string | Dataset = 'cifar10'): NetworkSpec {
   const s = parseSpaceName(String(space));
-  const d = parseDatasetName(String(dataset));
-  // Through describeArchitecture so an index works like a string (TSS indices need the table,
-  // which is opened lazily: a cell string never reads it).
-  const info = describeArchitecture({ space: s, dataset: d, arch: archText(arch), benchmark: openDefaultBenchmark() });
-  return buildNetworkSpec(s, info.arch, d);
+  // Synchronous, so a folder must come opened (`openDataset`), not as a path.
+  if (typeof dataset === 'string' && !DATASET_NAMES.includes(dataset as DatasetName) && isDirectory(dataset)) {
+    throw new InputError(`buildNetwork takes an opened image folder: pass await openDataset(${quoteInput(dataset)}) as the dataset`);
+  }
+  const d = typeof dataset === 'object' && dataset !== null ? dataset : parseDatasetName(String(dataset));
+  // parseArchitecture accepts an index as well as a string; TSS indices need the table's order,
+  // so the table is opened only for an index (a cell string never reads it).
+  const text = archText(arch);
+  const base: SpaceDefinition<unknown> = spaceByName(s);
+  const definition = /^\d+$/.test(text.trim()) ? base.withBenchmark(openDefaultBenchmark()) : base;
+  return definition.networkSpec(parseArchitecture(definition, text), d);
 }
 
 // ---------------------------------------------------------------- helpers
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 function archText(arch: string | number): string {
   if (typeof arch === 'number') {

@@ -1,10 +1,13 @@
 /** Flag parsing shared by the commands: each turns bad text into a one-line InputError. */
-import { Option } from 'commander';
-import { parseDatasetName, type DatasetName } from '../datasets/registry.js';
+import { Option, type Command } from 'commander';
+import { DEFAULT_IMAGE_SIZE, MAX_IMAGE_SIZE } from '../datasets/imageFolder/index.js';
+import { parseDatasetName, type Dataset, type DatasetName } from '../datasets/registry.js';
+import { resolveDataset } from '../datasets/resolve.js';
+import { Progress } from '../util/progress.js';
 import { parseSpaceName } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
 import { parseDecimal, parseDecimalInteger } from '../util/decimal.js';
-import { InputError, quoteInput } from '../util/errors.js';
+import { InputError, oneLine, quoteInput } from '../util/errors.js';
 
 /**
  * Free text from the command line before it reaches a parser whose error message echoes it:
@@ -25,6 +28,57 @@ export const spaceOption = () =>
 export const datasetOption = () =>
   new Option('--dataset <dataset>', 'cifar10, cifar100 or ImageNet16-120').default('cifar10')
     .argParser((t) => parseDatasetName(plainText('--dataset', 40, 'a dataset: use cifar10, cifar100 or ImageNet16-120')(t)));
+
+/**
+ * `--dataset` where an image folder is accepted too (score, search, train, predict): the text as
+ * given; `resolveDatasetFlags` turns it into a dataset once the command runs (a folder is
+ * decoded or read from the cache, which takes time and may fail, so not in the flag parser).
+ */
+export const datasetOrFolderOption = () =>
+  new Option('--dataset <name|dir>', 'cifar10, cifar100, ImageNet16-120, or an image folder DIR (DIR/train/<class>/*.png|jpg|jpeg)')
+    .default('cifar10')
+    .argParser(plainText('--dataset', 4096, 'a dataset: use cifar10, cifar100, ImageNet16-120 or the path of an image folder'));
+
+export const imageSizeOption = () =>
+  new Option('--image-size <n>', `image folders: resize the images to n x n (default ${DEFAULT_IMAGE_SIZE}; a multiple of 4 from 8 to ${MAX_IMAGE_SIZE})`)
+    .argParser(parseIntFlag('image-size', { min: 8, max: MAX_IMAGE_SIZE }));
+
+export const skipBadOption = () =>
+  new Option('--skip-bad', 'image folders: skip unreadable, corrupt and non-image files (and say how many) instead of failing');
+
+/** `--dataset` (name or folder), `--image-size` and `--skip-bad`. */
+export function addDatasetOptions(cmd: Command): Command {
+  return cmd.addOption(datasetOrFolderOption()).addOption(imageSizeOption()).addOption(skipBadOption());
+}
+
+export interface DatasetFlags {
+  dataset: string;
+  imageSize?: number;
+  skipBad?: boolean;
+}
+
+/**
+ * The dataset of `addDatasetOptions`' flags: a builtin, or the image folder opened (with a
+ * progress bar while decoding, and a one-line notice on stderr of the bad files skipped).
+ */
+export async function resolveDatasetFlags(flags: DatasetFlags): Promise<Dataset> {
+  const progress = new Progress('decode images', { itemName: 'images' });
+  let dataset: Dataset;
+  try {
+    dataset = await resolveDataset(flags.dataset, {
+      imageSize: flags.imageSize, skipBad: !!flags.skipBad, onProgress: (done, total) => progress.update(done, total),
+    });
+  } finally {
+    progress.finish();
+  }
+  if (dataset.kind === 'folder' && dataset.skipped > 0) {
+    // File names are the user's: oneLine escapes what a terminal would interpret.
+    process.stderr.write(`mfnas: ${oneLine(`skipped ${dataset.skipped} bad file${dataset.skipped === 1 ? '' : 's'} in ${dataset.dir} ` +
+      `(${dataset.skippedExamples.join('; ')}${dataset.skipped > dataset.skippedExamples.length ? '; …' : ''}); ` +
+      `${dataset.counts.train} training images remain`, 400)}\n`);
+  }
+  return dataset;
+}
 
 /** `--arch`: a TSS cell string is under 100 characters, an SSS one under 20. */
 export const archText = plainText('--arch', 200, 'an architecture: give a TSS cell string, SSS channels (64:64:56:64:24) or an index');

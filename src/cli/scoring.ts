@@ -1,6 +1,6 @@
 /** Flags and set-up shared by the commands that score architectures (score, correlate, search). */
 import { Command, Option } from 'commander';
-import type { DatasetName } from '../datasets/registry.js';
+import type { DatasetRef } from '../datasets/registry.js';
 import { defaultWorkers } from '../proxies/evaluators.js';
 import { openScoringSession, type ScoringSession, type ScoringSessionOptions } from '../proxies/session.js';
 import type { SpaceName } from '../spaces/types.js';
@@ -14,6 +14,8 @@ export interface ScoringFlags {
   initSeed?: number;
   cache: string | boolean;
   workers?: number;
+  /** `--queue URL` (or MFNAS_QUEUE) where the command has the option (see queueOption). */
+  queue?: string;
 }
 
 export function addScoringOptions(cmd: Command, { workers = true } = {}): Command {
@@ -36,14 +38,14 @@ export function addScoringOptions(cmd: Command, { workers = true } = {}): Comman
  * --seed unless given, so `--seed` alone reproduces a whole run.
  */
 export function openScoring(
-  space: SpaceName, dataset: DatasetName, flags: ScoringFlags, globals: GlobalOptions,
+  space: SpaceName, dataset: DatasetRef, flags: ScoringFlags, globals: GlobalOptions,
   options: Pick<ScoringSessionOptions, 'onResult'> = {}, fixedSeeds?: { dataSeed: number; initSeed: number },
 ): Promise<ScoringSession> {
   return openScoringSession({
     space, dataset, dataDir: globals.dataDir, batch: flags.batch, batches: flags.batches,
     dataSeed: flags.dataSeed ?? fixedSeeds?.dataSeed ?? flags.seed,
     initSeed: flags.initSeed ?? fixedSeeds?.initSeed ?? flags.seed,
-    cache: cacheOption(flags.cache), workers: flags.workers, onResult: options.onResult,
+    cache: cacheOption(flags.cache), workers: flags.workers, queue: flags.queue, onResult: options.onResult,
   });
 }
 

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { datasetInfo } from './registry.js';
+import { datasetInfo, datasetLabel } from './registry.js';
 import type { ImageSet } from './imageSet.js';
 import { drawCropFlip, identityCropFlip, normaliseImages, transformImage } from './transforms.js';
 
@@ -51,7 +51,7 @@ export function makeProxyBatches(set: ImageSet, opt: ProxyBatchOptions): Batch[]
   if (set.n < need) {
     const s = suggestBatchLayout(set.n, batches);
     throw new InputError(
-      `${set.dataset} (${set.split}) has only ${set.n} images, fewer than ${batches} batches × ${batchSize} = ${need}: ` +
+      `${datasetLabel(set.dataset)} (${set.split}) has only ${set.n} images, fewer than ${batches} batches × ${batchSize} = ${need}: ` +
         `use e.g. ${s.batches} batch${s.batches === 1 ? '' : 'es'} of ${s.batchSize} ` +
         `(${s.batches} × ${s.batchSize} = ${s.batches * s.batchSize} images)`,
     );

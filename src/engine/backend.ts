@@ -9,20 +9,25 @@
  *    installed package's dist directory (no network).
  *  - 'native': the wasm backend with its hot kernels (convolutions and their gradients, batch
  *    norm, ReLU and pooling gradients) replaced by oneDNN through the optional N-API addon
- *    (src/native, built from native/ at install when libdnnl-dev is present). Same model, same
- *    tensors, zero-copy on the wasm heap.
+ *    (./native/binding.ts, built from native/ at install when libdnnl-dev is present). Same
+ *    model, same tensors, zero-copy on the wasm heap.
  *  - 'cpu': the pure-JS backend; slow, for tests only.
  * 'auto' (the default) = 'node' if importable, else 'native' if the addon loads, else 'wasm'
  * (with a one-line notice saying why native is not used). The environment variable
  * `MFNAS_ENGINE` (auto|native|wasm|node|cpu), when set, overrides the requested backend.
+ *
+ * Starting an engine also selects the implementations of mfnas's own kernels that the ops
+ * (./ops.ts) run on it (./kernels/registry.ts): ops never ask which backend is active.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { registerCustomKernels } from './kernels/index.js';
-import { makeNativeKernels } from './kernels/native.js';
-import { tryLoadNativeKernels, type NativeKernels } from '../native/index.js';
+import { selectMfnasKernels } from './kernels/index.js';
+import { tryLoadNativeKernels, type NativeKernels } from './native/binding.js';
+import { makeNativeKernels } from './native/tfjsKernels.js';
+import { registerCustomKernels } from './wasm/tfjsKernels.js';
+import { guardWasmHeap } from './wasm/heap.js';
 import { InputError } from '../util/errors.js';
 
 export type EngineBackend = 'auto' | 'native' | 'wasm' | 'node' | 'cpu';
@@ -163,6 +168,8 @@ async function activate(name: ActiveBackend, opts?: InitEngineOptions): Promise<
   if (native) customKernels.push(...nativeConfigs!.map((k) => `${k.kernelName} (oneDNN)`));
   if (!(await tf.setBackend(tfName))) throw new Error(`could not initialise the tfjs '${tfName}' backend`);
   await tf.ready();
+  if (tfName === 'wasm') guardWasmHeap(tf.backend());
+  selectMfnasKernels(name);
   if (name === 'cpu') {
     // Silence the "install tfjs-node" banner the cpu backend prints on first use in Node.
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
@@ -233,3 +240,4 @@ export function activeBackend(): ActiveBackend {
 }
 
 export { tf };
+export { EngineMemoryError } from './wasm/heap.js';

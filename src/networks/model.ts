@@ -5,9 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  avgPool2x2, avgPool3x3ExcludePad, batchNormTrain, conv2d, globalAvgPool, linear, relu,
+  add, avgPool2x2, avgPool3x3ExcludePad, batchNormEval, batchNormTrain, conv2d, globalAvgPool, linear, relu,
   softmaxCrossEntropyMean,
 } from '../engine/ops.js';
+import { gradients } from '../engine/gradients.js';
 import type { NetworkParams } from './init.js';
 import { paramName, type BlockSpec, type BnSpec, type CellSpec, type ConvSpec, type EdgeSpec, type NetworkSpec, type ReductionSpec } from './spec.js';
 
@@ -22,9 +23,15 @@ export interface ForwardOptions {
   readonly skipDead?: boolean;
   /**
    * 'train' (default): batch-statistics BN. 'none': every BN is the identity — the BN-free
-   * network that SynFlow scores.
+   * network that SynFlow scores. 'eval': running statistics, read from the parameters
+   * `paramName(bn, 'running_mean' | 'running_var')` (a trained network; see runningStatNames).
    */
-  readonly batchNorm?: 'train' | 'none';
+  readonly batchNorm?: 'train' | 'none' | 'eval';
+  /**
+   * In 'train' mode, called for every BN with the batch mean and biased variance (copies):
+   * training updates its running statistics from them.
+   */
+  readonly onBatchStats?: (bn: BnSpec, mean: Float32Array, variance: Float32Array) => void;
   /** Called with the input of every ReLU (NASWOT reads the activation pattern). */
   readonly onRelu?: (preActivation: tf.Tensor4D) => void;
   /** Applied to each block's output before the next block (SynFlow rescales here). */
@@ -35,7 +42,8 @@ export interface ForwardOptions {
 interface Pass {
   readonly p: TensorParams;
   readonly skipDead: boolean;
-  readonly bn: boolean;
+  readonly bn: 'train' | 'none' | 'eval';
+  readonly onBatchStats?: (bn: BnSpec, mean: Float32Array, variance: Float32Array) => void;
   readonly onRelu?: (preActivation: tf.Tensor4D) => void;
 }
 
@@ -56,8 +64,16 @@ function convOf(pass: Pass, c: ConvSpec, x: tf.Tensor4D): tf.Tensor4D {
 }
 
 function bnOf(pass: Pass, b: BnSpec, x: tf.Tensor4D): tf.Tensor4D {
-  if (!pass.bn) return x;
-  return batchNormTrain(x, param(pass.p, paramName(b, 'gamma')) as tf.Tensor1D, param(pass.p, paramName(b, 'beta')) as tf.Tensor1D);
+  if (pass.bn === 'none') return x;
+  const gamma = param(pass.p, paramName(b, 'gamma')) as tf.Tensor1D;
+  const beta = param(pass.p, paramName(b, 'beta')) as tf.Tensor1D;
+  if (pass.bn === 'eval') {
+    const mean = param(pass.p, paramName(b, 'running_mean')) as tf.Tensor1D;
+    const variance = param(pass.p, paramName(b, 'running_var')) as tf.Tensor1D;
+    return batchNormEval(x, gamma, beta, mean, variance);
+  }
+  const sink = pass.onBatchStats;
+  return batchNormTrain(x, gamma, beta, 1e-5, sink && ((mean, variance) => sink(b, mean, variance)));
 }
 
 function reluOf(pass: Pass, x: tf.Tensor4D): tf.Tensor4D {
@@ -105,7 +121,7 @@ function cellForward(pass: Pass, cell: CellSpec, x: tf.Tensor4D): tf.Tensor4D {
       // A zero node stays zero through every op of a freshly initialised cell; only reached
       // when !skipDead, so compute it honestly from a zero tensor.
       const y = edgeForward(pass, edge, input ?? zeros(x, cell.cout), relus);
-      if (y) sum = sum ? (tf.add(sum, y) as tf.Tensor4D) : y;
+      if (y) sum = sum ? add(sum, y) : y;
     }
     nodes[j] = sum;
   }
@@ -121,16 +137,19 @@ function reductionForward(pass: Pass, r: ReductionSpec, x: tf.Tensor4D): tf.Tens
   const a = bnOf(pass, r.bnA, convOf(pass, r.convA, reluOf(pass, x)));
   const b = bnOf(pass, r.bnB, convOf(pass, r.convB, reluOf(pass, a)));
   const shortcut = convOf(pass, r.shortcut, avgPool2x2(x));
-  return tf.add(shortcut, b) as tf.Tensor4D;
+  return add(shortcut, b);
 }
 
 function blockForward(pass: Pass, block: BlockSpec, x: tf.Tensor4D): tf.Tensor4D {
-  return block.kind === 'cell' ? cellForward(pass, block, x) : reductionForward(pass, block, x);
+  // A block's intermediates die with it: what a gradient needs, its op saved (tfjs keeps those).
+  return tf.tidy(() => (block.kind === 'cell' ? cellForward(pass, block, x) : reductionForward(pass, block, x)));
 }
 
 /** Logits [N, classes] for an NHWC batch. */
 export function forward(spec: NetworkSpec, p: TensorParams, x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor2D {
-  const pass: Pass = { p, skipDead: options.skipDead ?? false, bn: (options.batchNorm ?? 'train') === 'train', onRelu: options.onRelu };
+  const pass: Pass = {
+    p, skipDead: options.skipDead ?? false, bn: options.batchNorm ?? 'train', onRelu: options.onRelu, onBatchStats: options.onBatchStats,
+  };
   let h = bnOf(pass, spec.stem.bn, convOf(pass, spec.stem.conv, x));
   spec.blocks.forEach((block, i) => {
     h = blockForward(pass, block, h);
@@ -187,10 +206,11 @@ export function objectiveAndGrads(
     traced.forEach((n, i) => local.set(n, ts[i]));
     return objective(local);
   };
-  // engine().gradients with allowNoGradients: a parameter cut off from the loss (e.g. before a
-  // cell whose output is constant zero) gets no gradient instead of an exception.
+  // gradients() (tfjs's, releasing memory as it goes) with allowNoGradients: a parameter cut off
+  // from the loss (e.g. before a cell whose output is constant zero) gets no gradient instead of
+  // an exception.
   const { value, grads } = tf.tidy(() => {
-    const r = tf.engine().gradients(() => f(...tensors), tensors, undefined, true);
+    const r = gradients(() => f(...tensors), tensors, undefined, true);
     return { value: r.value, grads: tensors.map((t, i) => r.grads[i] ?? tf.zerosLike(t)) };
   });
   const out = new Map<string, Float32Array>();
@@ -212,4 +232,23 @@ export function lossAndGrads(
   const reachable = liveParamNames(spec, options.skipDead ?? false);
   return objectiveAndGrads(p, wanted, reachable,
     (local) => softmaxCrossEntropyMean(forward(spec, local, x, options), labels));
+}
+
+/**
+ * The stem alone (conv → BN, no ReLU): the input of the first block. With `blockForwardAt`,
+ * lets a proxy run the network block by block and read every block's raw output (AZ-NAS).
+ */
+export function stemForward(spec: NetworkSpec, p: TensorParams, x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor4D {
+  const pass: Pass = {
+    p, skipDead: options.skipDead ?? false, bn: options.batchNorm ?? 'train', onRelu: options.onRelu, onBatchStats: options.onBatchStats,
+  };
+  return bnOf(pass, spec.stem.bn, convOf(pass, spec.stem.conv, x));
+}
+
+/** Block `index` of `spec.blocks` alone, on its input `x` (its raw output: no activation after it). */
+export function blockForwardAt(spec: NetworkSpec, p: TensorParams, index: number, x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor4D {
+  const pass: Pass = {
+    p, skipDead: options.skipDead ?? false, bn: options.batchNorm ?? 'train', onRelu: options.onRelu, onBatchStats: options.onBatchStats,
+  };
+  return blockForward(pass, spec.blocks[index], x);
 }

@@ -7,7 +7,8 @@
  * blocks, last BN + ReLU, global pool, classifier. This file has the building blocks; each
  * search space assembles its own macro network from them (src/spaces/<space>/network.ts).
  */
-import { datasetInfo, type DatasetName } from '../datasets/registry.js';
+import { datasetInfo, type DatasetRef } from '../datasets/registry.js';
+import { InputError } from '../util/errors.js';
 import { EDGE_FROM, EDGE_TO, type TssCell, type TssOp } from '../spaces/tss/cell.js';
 import { liveEdges } from '../spaces/tss/canonical.js';
 import type { SpaceName } from '../spaces/types.js';
@@ -93,7 +94,11 @@ export type BlockSpec = CellSpec | ReductionSpec;
 
 export interface NetworkSpec {
   readonly space: SpaceName;
-  readonly dataset: DatasetName;
+  /**
+   * The dataset's name: a NATS-Bench name (`DatasetName`), or a folder dataset's folder name.
+   * Classes and resolution below come from the dataset.
+   */
+  readonly dataset: string;
   /** The architecture in its space's string form. */
   readonly arch: string;
   readonly classes: number;
@@ -105,7 +110,11 @@ export interface NetworkSpec {
   readonly classifier: LinearSpec;
 }
 
-type ParamRole<L extends LayerSpec> = L extends BnSpec ? 'gamma' | 'beta' : L extends LinearSpec ? 'weight' | 'bias' : 'weight';
+/**
+ * A BN's 'running_mean' / 'running_var' are buffers, not trained parameters: only a trained
+ * network has them (evaluation mode, export); initialisation and the proxies never do.
+ */
+type ParamRole<L extends LayerSpec> = L extends BnSpec ? 'gamma' | 'beta' | 'running_mean' | 'running_var' : L extends LinearSpec ? 'weight' | 'bias' : 'weight';
 
 /**
  * The name of one of a layer's parameters, `<layer>.<role>` (e.g. `cells.3.edge4.conv.weight`).
@@ -173,14 +182,27 @@ export function reductionSpec(name: string, cin: number, cout: number, size: num
   };
 }
 
+/**
+ * The input resolution of `dataset`, checked: the networks are fully convolutional with a global
+ * pool, halving the size twice (two reduction blocks), so any multiple of 4 from 8 up works.
+ */
+export function networkResolution(dataset: DatasetRef): number {
+  const r = datasetInfo(dataset).resolution;
+  if (!Number.isSafeInteger(r) || r < 8 || r % 4 !== 0) {
+    throw new InputError(`the networks need images of a multiple of 4 pixels, at least 8, got ${r}x${r}: use e.g. --image-size 32`);
+  }
+  return r;
+}
+
 /** The whole network around `blocks`: stem into `stemC` channels, last BN + classifier on `lastC`. */
 export function assembleNetwork(
-  space: SpaceName, dataset: DatasetName, arch: string,
+  space: SpaceName, datasetGiven: DatasetRef, arch: string,
   stemC: number, blocks: readonly BlockSpec[], lastC: number,
 ): NetworkSpec {
-  const info = datasetInfo(dataset);
+  const info = datasetInfo(datasetGiven);
+  networkResolution(info);
   return {
-    space, dataset, arch, classes: info.classes, resolution: info.resolution,
+    space, dataset: info.name, arch, classes: info.classes, resolution: info.resolution,
     stem: { conv: conv('stem.conv', 3, stemC, 3, 1, info.resolution), bn: bn('stem.bn', stemC) },
     blocks,
     lastBn: bn('lastact.bn', lastC),

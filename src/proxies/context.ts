@@ -7,13 +7,14 @@ import { createHash } from 'node:crypto';
 import type { Batch } from '../datasets/batches.js';
 import { DEFAULT_BATCHES, DEFAULT_BATCH_SIZE, makeProxyBatches } from '../datasets/batches.js';
 import { loadImageSet } from '../datasets/imageSet.js';
-import type { DatasetName } from '../datasets/registry.js';
+import { datasetRef, type DatasetRef } from '../datasets/registry.js';
 import type { SpaceName } from '../spaces/types.js';
 import { inputKey, type ScoreSettings } from '../storage/scoreCache.js';
 
 export interface ProxyContext {
   readonly space: SpaceName;
-  readonly dataset: DatasetName;
+  /** A builtin's name or a folder dataset (plain data: it crosses to the worker threads). */
+  readonly dataset: DatasetRef;
   readonly settings: ScoreSettings;
   readonly batches: readonly Batch[];
   /** Fingerprint of the bytes of `batches` (see `fingerprintBatches`). */
@@ -22,7 +23,7 @@ export interface ProxyContext {
 
 export interface ProxyContextOptions {
   space: SpaceName;
-  dataset: DatasetName;
+  dataset: DatasetRef;
   dataDir?: string | null;
   batchSize?: number;
   batches?: number;
@@ -40,9 +41,10 @@ export function createProxyContext(o: ProxyContextOptions): ProxyContext {
     dataSeed: o.dataSeed ?? 0,
     initSeed: o.initSeed ?? 0,
   };
-  const set = loadImageSet(o.dataset, { dataDir: o.dataDir ?? undefined, split: 'train' });
+  const dataset = datasetRef(o.dataset);
+  const set = loadImageSet(dataset, { dataDir: o.dataDir ?? undefined, split: 'train' });
   const batches = makeProxyBatches(set, { batchSize: settings.batchSize, batches: settings.batches, seed: settings.dataSeed });
-  return { space: o.space, dataset: o.dataset, settings, batches, dataFingerprint: fingerprintBatches(batches) };
+  return { space: o.space, dataset, settings, batches, dataFingerprint: fingerprintBatches(batches) };
 }
 
 /**

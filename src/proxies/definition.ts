@@ -13,6 +13,11 @@ export interface ProxyInput {
   /** The proxy batches (ignored by analytic and data-free passes). */
   readonly batches: readonly Batch[];
   /**
+   * The run's proxy seed (the initialisation seed). Passes that draw their own randomness
+   * (AZ-NAS's noise input) derive their streams from it.
+   */
+  readonly seed: number;
+  /**
    * The seeded initial weights as tensors, made on first call and shared by every pass: a
    * network scored only by analytic proxies never pays for an initialisation. Owned by
    * evaluateProxies, which disposes them; do not dispose or modify them.

@@ -32,7 +32,7 @@ export function evaluateProxies(
 
   let weights: TensorParams | undefined;
   const input: ProxyInput = {
-    spec, batches,
+    spec, batches, seed: options.initSeed,
     weights: () => (weights ??= toTensorParams(initNetwork(spec, options.initSeed))),
   };
   const scores = new Map<ProxyName, number>();

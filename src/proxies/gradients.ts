@@ -54,3 +54,13 @@ export function batchMoments(layer: LayerGradients): { absMean: Float64Array; me
   }
   return { absMean, meanAbs, std };
 }
+
+/**
+ * Σ over layers (in order) and their batches (in order) of `term(layer, gradient)`, divided by the
+ * number of batches: the per-batch average of a layer-summed statistic (grad_norm, SNIP).
+ */
+export function batchAveragedSum(records: readonly LayerGradients[], term: (layer: LayerGradients, g: Float32Array) => number): number {
+  let total = 0;
+  for (const r of records) for (const g of r.perBatch) total += term(r, g);
+  return total / Math.max(1, records[0]?.perBatch.length ?? 1);
+}

@@ -3,7 +3,13 @@
  * and is computed from the same seeded initialisation and the same proxy batches.
  */
 import { InputError } from '../util/errors.js';
+import { azNas, columnOf, ensembleProxy, type SetProxyDefinition } from './aggregate.js';
+import type { ProxyScores } from './evaluate.js';
 import type { ProxyDefinition } from './definition.js';
+import { azComplexity } from './definitions/az_complexity.js';
+import { azExpressivity } from './definitions/az_expressivity.js';
+import { azProgressivity } from './definitions/az_progressivity.js';
+import { azTrainability } from './definitions/az_trainability.js';
 import { flops } from './definitions/flops.js';
 import { gradNorm } from './definitions/grad_norm.js';
 import { intgradMean } from './definitions/intgrad_mean.js';
@@ -18,7 +24,10 @@ import { zico } from './definitions/zico.js';
  * Every proxy, in the order of listings, of `all` and of computation. A new proxy is a file in
  * definitions/ and one entry here.
  */
-const DEFINITIONS = [intgradParam, intgradMean, zico, gradNorm, snip, synflow, naswot, params, flops] as const;
+const DEFINITIONS = [
+  intgradParam, intgradMean, zico, gradNorm, snip, synflow, naswot, params, flops,
+  azExpressivity, azProgressivity, azTrainability, azComplexity,
+] as const;
 
 /** A string-literal union, so that a misspelt name in user code fails to type-check. */
 export type ProxyName = (typeof DEFINITIONS)[number]['name'];
@@ -36,19 +45,160 @@ export const MFNAS_FIDELITIES = ['intgrad_param', 'intgrad_mean'] as const satis
 
 export const DEFAULT_PROXIES: readonly ProxyName[] = MFNAS_FIDELITIES;
 
+/**
+ * Set-level proxies (./aggregate.ts): computed over a set of scored architectures from
+ * per-network components, never per network, so not in PROXY_NAMES and never cached per
+ * network. The registered ones are named presets; `ensemble(a,b,...)` makes any other.
+ */
+/**
+ * `az_nas_intgrad`: AZ-NAS's four components and MFNAS's intgrad_param, log-rank aggregated —
+ * the best ranking of docs/ranking.md on TSS / CIFAR-10 (τ 0.777 on 500 cells; az_nas 0.752,
+ * intgrad_param 0.660), as AZ-NAS fuses its components with SynFlow (0.774 here).
+ */
+const azNasIntgrad = ensembleProxy([...azNas.components, 'intgrad_param'], {
+  name: 'az_nas_intgrad',
+  paper: 'AZ-NAS (Lee & Ham, CVPR 2024) fused with the MFNAS stable proxy (PRICAI 2024); docs/ranking.md',
+  definition: 'Σ over az_expressivity, az_progressivity, az_trainability, az_complexity and intgrad_param of ln(rank/m), rank the average rank (largest = m, −∞ and NaN tied at the bottom) among the m architectures compared together: ensemble(az_nas,intgrad_param).',
+});
+
+const SET_DEFINITIONS = [azNas, azNasIntgrad] as const;
+
+/** The name of a preset set proxy. */
+export type SetProxyName = (typeof SET_DEFINITIONS)[number]['name'];
+/** A set proxy: a preset or an `ensemble(...)` (its name is then the canonical ensemble text). */
+export type SetProxyInfo = SetProxyDefinition<string>;
+export const SET_PROXY_LIST: readonly SetProxyInfo[] = SET_DEFINITIONS;
+export const SET_PROXIES: Readonly<Record<SetProxyName, SetProxyInfo>> =
+  Object.fromEntries(SET_DEFINITIONS.map((d) => [d.name, d])) as Record<SetProxyName, SetProxyInfo>;
+
+export function isSetProxyName(text: string): text is SetProxyName {
+  return (SET_DEFINITIONS.map((d) => d.name) as readonly string[]).includes(text);
+}
+
 export function isProxyName(text: string): text is ProxyName {
   return (PROXY_NAMES as readonly string[]).includes(text);
 }
 
-/** Comma-separated proxy names; `all` selects every proxy. */
+/**
+ * What a search ranks by or a study correlates: a per-network proxy (by name) or a set proxy.
+ * `scoreName`, `scoreComponents` and `scoreValues` treat both alike.
+ */
+export type ScoreSpec = ProxyName | SetProxyInfo;
+
+/** The name a score goes by in listings, CSV columns and result.json (ensembles: `ensemble(a,b)`). */
+export function scoreName(spec: ScoreSpec): string {
+  return typeof spec === 'string' ? spec : spec.name;
+}
+
+/** The per-network proxies to score for `spec`. */
+export function scoreComponents(spec: ScoreSpec): readonly ProxyName[] {
+  return typeof spec === 'string' ? [spec] : spec.components;
+}
+
+/**
+ * The value of `spec` for each of `rows`: a per-network proxy's own score (NaN where missing),
+ * a set proxy's aggregate over `rows` as one set.
+ */
+export function scoreValues(spec: ScoreSpec, rows: readonly ProxyScores[]): number[] {
+  return typeof spec === 'string' ? columnOf(rows, spec) : spec.aggregate(rows);
+}
+
+/**
+ * Items of a proxy list: split at the commas outside parentheses, so that
+ * `ensemble(a,b),zico` is two items. Unbalanced parentheses are an InputError.
+ */
+export function splitProxyItems(text: string): string[] {
+  const items: string[] = [];
+  let depth = 0, start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) break;
+    else if (ch === ',' && depth === 0) { items.push(text.slice(start, i)); start = i + 1; }
+  }
+  if (depth !== 0) throw new InputError(`unbalanced parentheses in the proxy list '${text}': write e.g. ensemble(synflow,naswot)`);
+  items.push(text.slice(start));
+  return items.map((s) => s.trim()).filter(Boolean);
+}
+
+// Short enough for the one-line error (the proxy names alone fill most of it).
+const SCORE_CHOICES = () => `use ensemble(a,b,...), a preset (${SET_PROXY_LIST.map((d) => d.name).join(',')}) or a proxy: ${PROXY_NAMES.join(',')}`;
+
+/**
+ * One score from its text: a proxy name, a preset name, or `ensemble(a,b,...)` of proxies and
+ * presets (a preset member adds its components: `ensemble(az_nas,synflow)` is AZ-NAS's four
+ * components and SynFlow, log-rank aggregated together). An ensemble needs at least two
+ * members and none twice.
+ */
+export function parseScoreSpec(text: string): ScoreSpec {
+  const item = text.trim();
+  // Balanced parentheses and a single item (throws otherwise).
+  if (splitProxyItems(item).length > 1) throw new InputError(`'${item}' is a list: give one proxy, preset or ensemble(a,b,...) here`);
+  const m = /^ensemble\s*\((.*)\)$/s.exec(item);
+  if (m) {
+    const members: ProxyName[] = [];
+    const names: string[] = [];
+    const from = new Map<ProxyName, string>(); // which member brought each component
+    for (const part of splitProxyItems(m[1])) {
+      const spec = parseScoreSpec(part);
+      names.push(scoreName(spec));
+      for (const c of scoreComponents(spec)) {
+        const earlier = from.get(c);
+        if (earlier !== undefined) {
+          const via = [earlier, scoreName(spec)].filter((n) => n !== c);
+          throw new InputError(`${c} appears twice in ${item}${via.length ? ` (${via.join(' and ')} include${via.length === 1 ? 's' : ''} it)` : ''}: name each member once`);
+        }
+        from.set(c, scoreName(spec));
+        members.push(c);
+      }
+    }
+    if (members.length < 2) throw new InputError(`${item} has fewer than two members: write e.g. ensemble(synflow,naswot)`);
+    // Named as written (a preset member keeps its name), members flattened for the arithmetic.
+    return ensembleProxy(members, { name: `ensemble(${names.join(',')})` });
+  }
+  if (isProxyName(item)) return item;
+  if (isSetProxyName(item)) return SET_PROXIES[item];
+  throw new InputError(`unknown proxy '${item}': ${SCORE_CHOICES()}`);
+}
+
+/** Comma-separated proxy names; `all` selects every proxy. Per-network proxies only. */
 export function parseProxyList(text: string): ProxyName[] {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = splitProxyItems(text);
   if (items.length === 1 && items[0] === 'all') return [...PROXY_NAMES];
   const out: ProxyName[] = [];
   for (const item of items) {
-    if (!isProxyName(item)) throw new InputError(`unknown proxy '${item}': use any of ${PROXY_NAMES.join(', ')} (or all)`);
-    if (!out.includes(item)) out.push(item);
+    if (!isProxyName(item)) {
+      const spec = parseScoreSpec(item); // throws for an unknown name
+      if (typeof spec !== 'string') {
+        throw new InputError(`${spec.name} is a score over the whole scored set, not per architecture, and this command does not compute it: ` +
+          `use --proxies ${spec.components.join(',')} (its components)`);
+      }
+    }
+    if (!out.includes(item as ProxyName)) out.push(item as ProxyName);
   }
   if (out.length === 0) throw new InputError('no proxy given: use e.g. --proxies intgrad_param,zico');
   return out;
+}
+
+/**
+ * A proxy list that may name set-level proxies (presets and `ensemble(...)`): the per-network
+ * proxies to score (each set proxy's components added, after the named ones, without repeats)
+ * and the set proxies to aggregate afterwards over the scored set. For commands that compare a
+ * set (correlate); `all` selects every per-network proxy and every preset.
+ */
+export function parseProxySelection(text: string): { proxies: ProxyName[]; sets: SetProxyInfo[] } {
+  const items = splitProxyItems(text);
+  const all = items.length === 1 && items[0] === 'all';
+  const proxies: ProxyName[] = all ? [...PROXY_NAMES] : [];
+  const sets: SetProxyInfo[] = all ? [...SET_PROXY_LIST] : [];
+  if (!all) {
+    for (const item of items) {
+      const spec = parseScoreSpec(item);
+      if (typeof spec === 'string') { if (!proxies.includes(spec)) proxies.push(spec); }
+      else if (!sets.some((s) => s.name === spec.name)) sets.push(spec);
+    }
+  }
+  for (const s of sets) for (const c of s.components) if (!proxies.includes(c)) proxies.push(c);
+  if (proxies.length === 0) throw new InputError('no proxy given: use e.g. --proxies intgrad_param,zico');
+  return { proxies, sets };
 }

@@ -10,6 +10,7 @@
 import type { ScoreCache } from '../storage/scoreCache.js';
 import { spaceByName, type SpaceDefinition } from '../spaces/index.js';
 import { buildNetworkSpec } from '../networks/index.js';
+import { datasetKey } from '../datasets/registry.js';
 import { contextKey, type ProxyContext } from './context.js';
 import { evaluateProxies, type ProxyScores } from './evaluate.js';
 import { InputError } from '../util/errors.js';
@@ -28,6 +29,8 @@ export interface Evaluator {
   evaluate(arch: string, proxies: readonly ProxyName[]): Promise<Evaluation>;
   /** How many evaluations can usefully run at once. */
   readonly concurrency: number;
+  /** Told the size of a job before it starts (a pool then splits its cores to fit). */
+  plan?(jobs: number): void;
   /** `engineKey` of the engine every evaluation runs on (part of the score-cache key). */
   readonly engine: string;
   close(): Promise<void>;
@@ -81,6 +84,11 @@ export class Scorer {
     private readonly options: ScorerOptions = {},
   ) {}
 
+  /** The engine key scores are computed (and cached) under, e.g. `native:2:tfjs-4.22.0:onednn-2.6.3`. */
+  get engine(): string {
+    return this.evaluator.engine;
+  }
+
   /**
    * Normalised arch string, class representative and canonical key of an architecture of the
    * context's space, given as its typed value or (parsed here, once) as its string form.
@@ -96,7 +104,8 @@ export class Scorer {
   async score<A>(arch: A | string, proxies: readonly ProxyName[]): Promise<ScoredArchitecture> {
     this.checkProxies(proxies);
     const r = this.resolve(arch);
-    const key = { space: this.ctx.space, dataset: this.ctx.dataset, canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
+    // A folder is keyed by its content fingerprint, so a changed folder never reuses old scores.
+    const key = { space: this.ctx.space, dataset: datasetKey(this.ctx.dataset), canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
     const versions = proxies.map((p) => PROXIES[p]);
     const cached = { ...(this.options.cache?.get(key, versions) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
     const missing = proxies.filter((p) => !(p in cached));
@@ -141,6 +150,7 @@ export class Scorer {
 
   /** Scores many architectures, keeping the evaluator busy; results in input order. */
   async scoreAll<A>(archs: readonly (A | string)[], proxies: readonly ProxyName[]): Promise<ScoredArchitecture[]> {
+    this.evaluator.plan?.(archs.length);
     const out = new Array<ScoredArchitecture>(archs.length);
     let next = 0, done = 0;
     const worker = async () => {

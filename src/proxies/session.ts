@@ -4,17 +4,18 @@
  * `Scorer`. Everything that scores architectures — the library's `score`/`search`, and the CLI's
  * `score`, `correlate` and `search` — opens one of these and closes it when done.
  */
-import type { DatasetName } from '../datasets/registry.js';
+import type { DatasetRef } from '../datasets/registry.js';
 import type { SpaceName } from '../spaces/types.js';
 import { ScoreCache } from '../storage/scoreCache.js';
 import { defaultCachePath } from '../storage/paths.js';
 import { createProxyContext } from './context.js';
 import { createEvaluator } from './evaluators.js';
-import { Scorer, type ScorerOptions } from './scorer.js';
+import { Scorer, type Evaluator, type ScorerOptions } from './scorer.js';
 
 export interface ScoringSessionOptions {
   readonly space: SpaceName;
-  readonly dataset: DatasetName;
+  /** A builtin's name, or a folder dataset opened with `resolveDataset` / `openImageFolder`. */
+  readonly dataset: DatasetRef;
   /** Data folder (default: MFNAS_DATA_DIR, else ../shared/data). */
   readonly dataDir?: string | null;
   /** Images per proxy batch (default 128). */
@@ -32,11 +33,18 @@ export interface ScoringSessionOptions {
   readonly cache?: string | false | ScoreCache;
   /** Worker threads (default one per core; 1 evaluates on the calling thread). */
   readonly workers?: number;
+  /**
+   * A Redis URL (redis://[user:password@]host:port[/db], rediss:// for TLS): evaluations go to
+   * `mfnas worker`s through BullMQ instead of local threads (src/queue, docs/distributed.md).
+   */
+  readonly queue?: string;
   readonly onResult?: ScorerOptions['onResult'];
 }
 
 export interface ScoringSession {
   readonly scorer: Scorer;
+  /** Where evaluations run (a worker pool, the calling thread or the queue). */
+  readonly evaluator: Evaluator;
   readonly cache: ScoreCache | null;
   close(): Promise<void>;
 }
@@ -53,10 +61,10 @@ export async function openScoringSession(o: ScoringSessionOptions): Promise<Scor
       'its old scores are set aside (table scores_v1) and will be recomputed\n');
   }
   try {
-    const evaluator = await createEvaluator(ctx, { workers: o.workers });
+    const evaluator = await createEvaluator(ctx, { workers: o.workers, queue: o.queue });
     const scorer = new Scorer(ctx, evaluator, { onResult: o.onResult, cache });
     return {
-      scorer, cache,
+      scorer, cache, evaluator,
       async close() {
         await evaluator.close();
         owned?.close();

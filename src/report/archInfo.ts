@@ -4,14 +4,15 @@
  */
 import { openBenchmark, type Benchmark } from '../natsbench/tables.js';
 import { DATA_DIR_ENV, requireDataDir, resolveDataDir } from '../datasets/dataDir.js';
-import type { DatasetName } from '../datasets/registry.js';
+import { builtinName, datasetLabel, type DatasetRef } from '../datasets/registry.js';
 import { countFlops, countParams } from '../networks/index.js';
 import { parseArchitecture, spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
 
 export interface ArchInfo {
   space: SpaceName;
-  dataset: DatasetName;
+  /** A NATS-Bench name, or an image folder's absolute path. */
+  dataset: string;
   /** NATS-Bench index; null for a TSS cell when no benchmark table is available. */
   index: number | null;
   arch: string;
@@ -19,7 +20,7 @@ export interface ArchInfo {
   params: number;
   /** Millions of multiply-accumulates per image, as NATS-Bench reports "FLOPs". */
   flops: number;
-  /** Benchmark test accuracy in % (200 epochs TSS, 90 SSS); null without a table. */
+  /** Benchmark test accuracy in % (200 epochs TSS, 90 SSS); null without a table or on an image folder. */
   accuracy: number | null;
 }
 
@@ -34,7 +35,7 @@ export function openDefaultBenchmark(dataDir?: string | null): Benchmark | null 
 }
 
 export function describeArchitecture(opts: {
-  space: SpaceName; dataset: DatasetName; arch: string; benchmark?: Benchmark | null;
+  space: SpaceName; dataset: DatasetRef; arch: string; benchmark?: Benchmark | null;
 }): ArchInfo {
   const { space, dataset, benchmark } = opts;
   const definition: SpaceDefinition<unknown> = spaceByName(space).withBenchmark(benchmark);
@@ -44,9 +45,10 @@ export function describeArchitecture(opts: {
   // table (TSS has already read its table in withBenchmark: its indices need it).
   const table = definition.table(benchmark);
   const spec = definition.networkSpec(a, dataset);
+  const builtin = builtinName(dataset);
   return {
-    space, dataset, index, arch: definition.format(a), canonical: definition.canonical(a),
+    space, dataset: datasetLabel(dataset), index, arch: definition.format(a), canonical: definition.canonical(a),
     params: countParams(spec), flops: countFlops(spec),
-    accuracy: table && index !== null ? table.testAccuracy(dataset, index) : null,
+    accuracy: table && builtin !== null && index !== null ? table.testAccuracy(builtin, index) : null,
   };
 }

@@ -1,30 +1,33 @@
 /**
  * A proxy-quality study: score a set of benchmark architectures with several proxies and report
- * each proxy's rank correlation with the benchmark test accuracy.
+ * each proxy's rank correlation with the benchmark test accuracy. Set proxies (presets such as
+ * az_nas, `ensemble(...)`) are computed from their components over the whole sample.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import type { Benchmark } from '../natsbench/tables.js';
-import type { DatasetName } from '../datasets/registry.js';
-import type { ProxyName } from '../proxies/registry.js';
+import { builtinName, datasetLabel, type DatasetName } from '../datasets/registry.js';
+import type { ProxyName, SetProxyInfo } from '../proxies/registry.js';
 import type { Scorer, ScoredArchitecture } from '../proxies/scorer.js';
 import { kendallTau, spearman } from '../stats/correlation.js';
 import { spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { toCsv } from '../util/csv.js';
-import { InputError, DataError } from '../util/errors.js';
+import { InputError, DataError, quotePath } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
 export interface CorrelationRow {
   index: number;
   arch: string;
   accuracy: number;
-  scores: Partial<Record<ProxyName, number>>;
+  /** Per-network proxies by name, then set proxies (their value over the sample) by name. */
+  scores: Partial<Record<string, number>>;
 }
 
 export interface CorrelationResult {
   n: number;
-  proxies: Partial<Record<ProxyName, { kendall: number; spearman: number }>>;
+  /** Every proxy and set proxy studied, by name. */
+  proxies: Partial<Record<string, { kendall: number; spearman: number }>>;
   seconds: number;
   /** Seconds of proxy computation per architecture actually evaluated (cache misses). */
   secondsPerArchitecture: number | null;
@@ -87,20 +90,32 @@ export function requireTable(space: SpaceName, benchmark: Benchmark | null): Ben
 
 export async function correlate(opts: {
   scorer: Scorer; benchmark: Benchmark; indices: readonly number[]; proxies: readonly ProxyName[];
+  /** Set proxies to aggregate over the sample (their components must be among `proxies`). */
+  sets?: readonly SetProxyInfo[];
   onScored?: (r: ScoredArchitecture, done: number, total: number) => void;
 }): Promise<CorrelationResult> {
-  const { scorer, benchmark, indices, proxies } = opts;
-  const { space, dataset } = scorer.ctx;
+  const { scorer, benchmark, indices, proxies, sets = [] } = opts;
+  for (const set of sets) {
+    const missing = set.components.filter((c) => !proxies.includes(c));
+    if (missing.length > 0) throw new Error(`correlate: ${set.name} needs ${missing.join(', ')} scored`);
+  }
+  const { space } = scorer.ctx;
+  const dataset = builtinName(scorer.ctx.dataset);
+  if (dataset === null) {
+    throw new InputError(`correlate needs benchmark accuracies, which ${quotePath(datasetLabel(scorer.ctx.dataset))} has none of: ` +
+      'use cifar10, cifar100 or ImageNet16-120');
+  }
   const t0 = performance.now();
   const archs = indices.map((i) => archAt(space, benchmark, i));
   const before = { n: scorer.evaluatedCount, s: scorer.proxySeconds };
   const scored = await scorer.scoreAll(archs, proxies);
   const rows: CorrelationRow[] = indices.map((index, i) => ({
-    index, arch: scored[i].arch, accuracy: accuracyAt(space, benchmark, dataset, index), scores: scored[i].scores,
+    index, arch: scored[i].arch, accuracy: accuracyAt(space, benchmark, dataset, index), scores: { ...scored[i].scores },
   }));
+  addSetScores(rows, sets);
   const acc = rows.map((r) => r.accuracy);
   const result: CorrelationResult['proxies'] = {};
-  for (const p of proxies) {
+  for (const p of [...proxies, ...sets.map((s) => s.name)]) {
     // -Infinity (e.g. a log of zero for a network that computes nothing) ranks lowest; NaN too.
     const s = rows.map((r) => { const v = r.scores[p]; return v === undefined || Number.isNaN(v) ? -Infinity : v; });
     result[p] = { kendall: kendallTau(s, acc), spearman: spearman(s, acc) };
@@ -114,11 +129,27 @@ export async function correlate(opts: {
 }
 
 /**
+ * Adds each set proxy's value, computed over all `rows` as one set, to every row's scores
+ * under the set proxy's name. A repeated index counts once per occurrence, as in τ and ρ.
+ */
+export function addSetScores(rows: CorrelationRow[], sets: readonly SetProxyInfo[]): void {
+  for (const set of sets) {
+    const values = set.aggregate(rows.map((r) => r.scores));
+    rows.forEach((r, i) => { r.scores[set.name] = values[i]; });
+  }
+}
+
+/**
  * One row per architecture: index, arch, accuracy, one column per proxy (empty when a proxy has
  * no score). Written atomically. TSS cell strings stay quoted, as this file has always had them,
  * so that files written before and after compare equal.
  */
-export function writeCorrelationCsv(path: string, rows: readonly CorrelationRow[], proxies: readonly ProxyName[]): void {
+export function writeCorrelationCsv(path: string, rows: readonly CorrelationRow[], proxies: readonly string[]): void {
+  writeFileAtomic(path, correlationCsv(rows, proxies));
+}
+
+/** The text `writeCorrelationCsv` writes. */
+export function correlationCsv(rows: readonly CorrelationRow[], proxies: readonly string[]): string {
   const table = [['index', 'arch', 'accuracy', ...proxies], ...rows.map((r) => [r.index, r.arch, r.accuracy, ...proxies.map((p) => r.scores[p])])];
-  writeFileAtomic(path, toCsv(table, { quoteAlso: /\|/ }));
+  return toCsv(table, { quoteAlso: /\|/ });
 }

@@ -2,11 +2,14 @@
  * Multi-fidelity evolutionary search (MFNAS.md §4): tournament selection of two parents by the
  * combined rank of both intgrad fidelities, mutations + uniform crossover, ageing, and
  * truncation to the N best; the answer is the best-by-intgrad_param of the history's top 3.
+ * `fidelities` replaces the two intgrad fidelities by any proxies or set proxies (the first
+ * then chooses the answer among the top 3).
  */
 import { InputError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { Candidate, SearchHooks, SearchOutcome, SearchProblem, StepRecord } from './problem.js';
-import { combinedRanks, topByRank } from './rank.js';
+import { MFNAS_FIDELITIES, type ScoreSpec } from '../proxies/registry.js';
+import { combinedRanks, fidelityValues, topByRank } from './rank.js';
 
 export interface MfnasParams {
   readonly population: number;
@@ -14,6 +17,8 @@ export interface MfnasParams {
   readonly steps: number;
   readonly mutations: number;
   readonly seed: number;
+  /** What the rank combines, fidelity 1 first (default the paper's intgrad_param, intgrad_mean). */
+  readonly fidelities?: readonly ScoreSpec[];
 }
 
 export const MFNAS_DEFAULTS: Omit<MfnasParams, 'seed'> = { population: 100, tournament: 25, steps: 100, mutations: 4 };
@@ -38,12 +43,17 @@ export async function initialPopulation<A>(problem: SearchProblem<A>, rng: Rng, 
   return archs.map((arch, i) => ({ arch, key: space.format(arch), scores: scores[i], generation: 0 }));
 }
 
-/** The answer: the 3 best of the history by combined rank, then the best of those by intgrad_param. */
-export function mfnasAnswer<A>(history: ReadonlyMap<string, Candidate<A>>): Candidate<A> {
+/**
+ * The answer: the 3 best of the history by combined rank, then the best of those by fidelity 1
+ * alone (intgrad_param by default; a set proxy's value over the whole history).
+ */
+export function mfnasAnswer<A>(history: ReadonlyMap<string, Candidate<A>>, fidelities: readonly ScoreSpec[] = MFNAS_FIDELITIES): Candidate<A> {
   const all = [...history.values()];
-  const ranks = combinedRanks(all.map((c) => c.scores));
-  const top = topByRank(ranks, 3).map((i) => all[i]);
-  return top.reduce((best, c) => ((c.scores.intgrad_param ?? -Infinity) > (best.scores.intgrad_param ?? -Infinity) ? c : best));
+  const sets = all.map((c) => c.scores);
+  const ranks = combinedRanks(sets, fidelities);
+  const first = fidelityValues(sets, fidelities[0]);
+  const top = topByRank(ranks, 3);
+  return all[top.reduce((best, i) => (first[i] > first[best] ? i : best))];
 }
 
 /** Remove the member with the oldest generation (first in population order); none if all equal. */
@@ -57,16 +67,20 @@ export function removeOldest<A>(population: Candidate<A>[]): Candidate<A> | null
 
 export async function runMfnas<A>(problem: SearchProblem<A>, params: MfnasParams, hooks: SearchHooks = {}): Promise<SearchOutcome<A>> {
   const { population: N, tournament, steps, mutations, seed } = params;
+  const fidelities = params.fidelities ?? MFNAS_FIDELITIES;
+  if (fidelities.length === 0) throw new InputError('MFNAS needs at least one fidelity');
+  const rank = (set: ReadonlyArray<Candidate<A>>) => combinedRanks(set.map((c) => c.scores), fidelities);
   const space = problem.space;
   const rng = new Rng(seed).derive('mfnas');
   const t0 = performance.now();
   const history = new Map<string, Candidate<A>>();
   const records: StepRecord[] = [];
   const record = (step: number) => {
-    const bestScore = Math.max(...combinedRanks([...history.values()].map((c) => c.scores)));
-    const r: StepRecord = { step, evaluated: history.size, answer: mfnasAnswer(history).key, bestScore, seconds: (performance.now() - t0) / 1000 };
+    const bestScore = Math.max(...rank([...history.values()]));
+    const r: StepRecord = { step, evaluated: history.size, answer: mfnasAnswer(history, fidelities).key, bestScore, seconds: (performance.now() - t0) / 1000 };
     records.push(r);
-    hooks.onStep?.(r);
+    // Declared below; record() is first called once it is filled.
+    hooks.onStep?.(r, population);
   };
 
   const population = await initialPopulation(problem, rng, N);
@@ -79,7 +93,7 @@ export async function runMfnas<A>(problem: SearchProblem<A>, params: MfnasParams
     let stalls = 0;
     while (population.length <= N) {
       const sample = rng.sampleIndices(population.length, Math.min(tournament, population.length)).map((i) => population[i]);
-      const [p1, p2] = topByRank(combinedRanks(sample.map((c) => c.scores)), 2).map((i) => sample[i]);
+      const [p1, p2] = topByRank(rank(sample), 2).map((i) => sample[i]);
       const children: A[] = [];
       for (const parent of [p1, p2]) {
         if (!parent) continue;
@@ -93,14 +107,14 @@ export async function runMfnas<A>(problem: SearchProblem<A>, params: MfnasParams
       if (stalls > 1000) throw new InputError('the search cannot find new architectures within the limits: relax --max-flops / --max-params');
     }
     removeOldest(population);
-    const ranks = combinedRanks(population.map((c) => c.scores));
+    const ranks = rank(population);
     const keep = new Set(topByRank(ranks, N));
     const survivors = population.filter((_, i) => keep.has(i));
     population.length = 0;
     population.push(...survivors);
     record(step);
   }
-  return { answer: mfnasAnswer(history), history, steps: records, stoppedEarly };
+  return { answer: mfnasAnswer(history, fidelities), history, steps: records, stoppedEarly };
 }
 
 /**

@@ -51,8 +51,11 @@ export interface SearchOutcome<A> {
 }
 
 export interface SearchHooks {
-  /** Called after each step (and after initialisation, step 0). */
-  onStep?(record: StepRecord): void;
+  /**
+   * Called after each step (and after initialisation, step 0), with the population the step
+   * left (none for random search, which has no population).
+   */
+  onStep?(record: StepRecord, population?: ReadonlyArray<{ readonly scores: Scores }>): void;
   /** Stop before the next step when this returns true (time budget). */
   shouldStop?(): boolean;
 }

@@ -3,20 +3,43 @@
  * chosen algorithm for each seed, and assemble the result (and, with an output folder, the
  * history CSVs, result.json and the HTML report).
  */
+import { createRequire } from 'node:module';
 import type { Benchmark } from '../natsbench/tables.js';
-import type { DatasetName } from '../datasets/registry.js';
+import { builtinName, datasetLabel, isFolderDataset, type DatasetRef, type FolderDataset } from '../datasets/registry.js';
 import { countFlops, countParams } from '../networks/index.js';
-import { MFNAS_FIDELITIES, type ProxyName } from '../proxies/registry.js';
+import { MFNAS_FIDELITIES, parseScoreSpec, scoreComponents, scoreName, scoreValues, type ProxyName, type ScoreSpec } from '../proxies/registry.js';
 import type { Scorer } from '../proxies/scorer.js';
 import { spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
-import { InputError } from '../util/errors.js';
+import { InputError, quoteInput } from '../util/errors.js';
 import { runRandomSearch, runRea } from './baselines.js';
 import { MFNAS_DEFAULTS, runMfnas } from './mfnas.js';
+import { paretoFront } from './pareto.js';
 import type { Candidate, Limits, Scores, SearchOutcome, SearchProblem, StepRecord } from './problem.js';
+import { combinedRanks } from './rank.js';
 
 export type Algorithm = 'mfnas' | 'rea' | 'random';
 export const ALGORITHMS: readonly Algorithm[] = ['mfnas', 'rea', 'random'];
+
+/** A cost `--objectives` trades the search score against. */
+export type CostObjective = 'flops' | 'params';
+export const COST_OBJECTIVES: readonly CostObjective[] = ['flops', 'params'];
+
+/**
+ * `--objectives proxy,flops` or `proxy,params` (either order): the cost the search score is
+ * traded against. Throws an InputError naming the accepted values otherwise.
+ */
+export function parseObjectives(text: string): CostObjective {
+  const items = text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  const costs = items.filter((t): t is CostObjective => (COST_OBJECTIVES as readonly string[]).includes(t));
+  if (items.length !== 2 || !items.includes('proxy') || costs.length !== 1) {
+    throw new InputError(`--objectives ${quoteInput(text)} is not supported: use proxy,flops or proxy,params`);
+  }
+  return costs[0];
+}
+
+/** The version of the mfnas package (recorded in result.json). */
+export const MFNAS_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export interface SearchOptions {
   readonly algorithm: Algorithm;
@@ -26,18 +49,38 @@ export interface SearchOptions {
   readonly mutations: number;
   /** Random search: number of architectures sampled. */
   readonly samples: number;
-  /** Baselines: the single proxy they rank by. */
-  readonly proxy: ProxyName;
+  /** Baselines: the proxy they rank by (a proxy, a preset or `ensemble(...)`, as text). */
+  readonly proxy: string;
+  /**
+   * MFNAS: what its rank combines, fidelity 1 first (each a proxy, a preset or
+   * `ensemble(...)`, as text). Default the paper's intgrad_param, intgrad_mean.
+   */
+  readonly fidelities: readonly string[];
   readonly limits: Limits;
   readonly seed: number;
   readonly runs: number;
   /** Minutes per run; the run stops cleanly between steps and reports its best so far. */
   readonly timeBudget?: number;
+  /**
+   * Trade the search score against this cost: each run also returns the Pareto set of its
+   * history (`RunResult.pareto`). The search itself is unchanged.
+   */
+  readonly objective?: CostObjective;
 }
 
 export const SEARCH_DEFAULTS: Omit<SearchOptions, 'limits'> = {
-  algorithm: 'mfnas', ...MFNAS_DEFAULTS, samples: 400, proxy: 'intgrad_param', seed: 0, runs: 1,
+  algorithm: 'mfnas', ...MFNAS_DEFAULTS, samples: 400, proxy: 'intgrad_param', fidelities: MFNAS_FIDELITIES, seed: 0, runs: 1,
 };
+
+/** Parses `--fidelities`-style texts (each one score), refusing repeats. Throws InputError. */
+export function parseFidelities(items: readonly string[]): ScoreSpec[] {
+  if (items.length === 0) throw new InputError('--fidelities needs at least one proxy: e.g. --fidelities intgrad_param,synflow');
+  const specs = items.map(parseScoreSpec);
+  const names = specs.map(scoreName);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new InputError(`--fidelities names ${twice} twice: give different fidelities`);
+  return specs;
+}
 
 export interface ArchSummary {
   index: number | null;
@@ -48,30 +91,149 @@ export interface ArchSummary {
   scores: Scores;
 }
 
+/** An architecture with the search's own score of it (see `searchScores`). */
+export interface RankedArch extends ArchSummary {
+  score: number;
+}
+
 export interface RunResult {
   seed: number;
   best: ArchSummary;
+  /** With `objective`: the Pareto set of the run's history, search score against that cost, cheapest first. */
+  pareto?: RankedArch[];
   evaluated: number;
   seconds: number;
   proxySeconds: number;
   stoppedEarly: boolean;
 }
 
+/** Five-number summary of the population's proxy at one step (null without a population). */
+export interface Quantiles { min: number; q1: number; median: number; q3: number; max: number }
+
+export type StepDetail = StepRecord & { answerIndex: number | null; answerAccuracy: number | null; population: Quantiles | null };
+
 export interface RunDetail {
   readonly result: RunResult;
-  readonly steps: ReadonlyArray<StepRecord & { answerIndex: number | null; answerAccuracy: number | null }>;
-  readonly scored: ReadonlyArray<ArchSummary & { generation: number }>;
+  readonly steps: ReadonlyArray<StepDetail>;
+  /** Every architecture scored, in the order the search met them, with the search's score of it. */
+  readonly scored: ReadonlyArray<RankedArch & { generation: number }>;
+}
+
+/**
+ * Everything that fixes a search's outcome, as `mfnas search --rerun result.json` reads it
+ * back. Worker count and cache are absent: they change speed, never scores.
+ */
+export interface SearchSettings {
+  space: SpaceName;
+  /** A NATS-Bench name or an image folder's absolute path. */
+  dataset: string;
+  algorithm: Algorithm;
+  population: number;
+  tournament: number;
+  steps: number;
+  mutations: number;
+  samples: number;
+  proxy: string;
+  /** MFNAS's fidelities, fidelity 1 first (absent from result.json files of earlier versions: the paper's). */
+  fidelities: string[];
+  objectives: string | null;
+  maxFlops: number | null;
+  maxParams: number | null;
+  seed: number;
+  runs: number;
+  timeBudget: number | null;
+  batch: number;
+  batches: number;
+  dataSeed: number;
+  initSeed: number;
+  /** Image folders: the side the images were resized to. */
+  imageSize: number | null;
+  /** Image folders: whether bad files were skipped. */
+  skipBad: boolean;
+}
+
+/** Where and with what the run happened, to tell whether a rerun can give the same bits. */
+export interface SearchEnvironment {
+  mfnas: string;
+  /** The engine down to the versions that fix its arithmetic (e.g. native:2:tfjs-4.22.0:onednn-2.6.3). */
+  engine: string;
+  node: string;
+  platform: string;
+  /** SHA-256 prefix of the proxy batches' bytes (what the networks saw). */
+  dataFingerprint: string;
+}
+
+/** The space's best benchmark accuracy on the dataset (the report's reference line). */
+export interface SpaceBest { accuracy: number; index: number; arch: string }
+
+/**
+ * The search's own score of each member of a set: MFNAS's combined rank of its fidelities
+ * within the set (MFNAS.md §4), a baseline's proxy value (a set proxy's over the set). Higher
+ * is better.
+ */
+export function searchScores(algorithm: Algorithm, proxy: string, set: readonly Scores[], fidelities: readonly string[] = MFNAS_FIDELITIES): number[] {
+  if (algorithm === 'mfnas') return combinedRanks(set, fidelities.map(parseScoreSpec));
+  return scoreValues(parseScoreSpec(proxy), set);
+}
+
+/** What the search score is called in tables and charts. */
+export function searchScoreName(algorithm: Algorithm, proxy: string): string {
+  return algorithm === 'mfnas' ? 'MFNAS rank' : proxy;
+}
+
+export function quantiles(values: readonly number[]): Quantiles | null {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  // Linear interpolation between order statistics (numpy's default).
+  const at = (q: number) => {
+    const h = (v.length - 1) * q, lo = Math.floor(h);
+    return lo + 1 < v.length ? v[lo] + (h - lo) * (v[lo + 1] - v[lo]) : v[lo];
+  };
+  return { min: v[0], q1: at(0.25), median: at(0.5), q3: at(0.75), max: v[v.length - 1] };
+}
+
+/** What a search on an image folder records of it (the networks' input depends on all of it). */
+export interface FolderSummary {
+  dir: string;
+  fingerprint: string;
+  imageSize: number;
+  classNames: string[];
+  /** Normalisation of the network input, from the training images (0..255 units). */
+  mean: [number, number, number];
+  std: [number, number, number];
+  train: number;
+  test: number | null;
+  skipped: number;
+}
+
+export function folderSummary(d: FolderDataset): FolderSummary {
+  return {
+    dir: d.dir, fingerprint: d.fingerprint, imageSize: d.imageSize, classNames: [...d.classNames],
+    mean: [...d.mean], std: [...d.std], train: d.counts.train, test: d.counts.test, skipped: d.skipped,
+  };
 }
 
 export interface SearchResult {
   space: SpaceName;
-  dataset: DatasetName;
+  /** A NATS-Bench name, or an image folder's absolute path (then `folder` describes it). */
+  dataset: string;
+  /** Only for an image folder, which has no benchmark table: accuracies are null. */
+  folder?: FolderSummary;
   algorithm: Algorithm;
+  settings: SearchSettings;
+  environment: SearchEnvironment;
+  /** The best benchmark accuracy in the space (null without a table or on an image folder). */
+  spaceBest: SpaceBest | null;
   runs: RunResult[];
   summary: { accuracyMean: number | null; accuracyStd: number | null; secondsMean: number };
 }
 
-function checkLimitsSatisfiable<A>(space: SpaceDefinition<A>, limits: Limits, dataset: DatasetName): void {
+/** The engine key of a scorer's evaluator (in-process or the worker pool's). */
+function engineOf(scorer: Scorer): string {
+  return scorer.engine;
+}
+
+function checkLimitsSatisfiable<A>(space: SpaceDefinition<A>, limits: Limits, dataset: DatasetRef): void {
   if (limits.maxFlops === undefined && limits.maxParams === undefined) return;
   let minFlops = Infinity, minParams = Infinity;
   for (const a of space.enumerate()) {
@@ -80,7 +242,7 @@ function checkLimitsSatisfiable<A>(space: SpaceDefinition<A>, limits: Limits, da
     if ((limits.maxFlops === undefined || f <= limits.maxFlops) && (limits.maxParams === undefined || p <= limits.maxParams)) return;
     minFlops = Math.min(minFlops, f); minParams = Math.min(minParams, p);
   }
-  throw new InputError(`no ${space.name} architecture satisfies the limits on ${dataset} ` +
+  throw new InputError(`no ${space.name} architecture satisfies the limits on ${datasetLabel(dataset)} ` +
     `(--max-flops ${limits.maxFlops ?? 'none'}, --max-params ${limits.maxParams ?? 'none'}); ` +
     `the smallest has ${minFlops.toFixed(2)} M FLOPs and ${minParams} parameters`);
 }
@@ -99,10 +261,16 @@ export async function runSearch(opts: {
   const table = space.table(benchmark);
   // Without the TSS table a TSS cell has no index, hence no accuracy either.
   const indexOf = (a: unknown): number | null => (space.indexed ? space.indexOf(a) : null);
-  const accuracyAt = (index: number | null): number | null => (table && index !== null ? table.testAccuracy(dataset, index) : null);
+  // An image folder has no benchmark accuracies: they stay null, as without a table.
+  const builtin = builtinName(dataset);
+  const accuracyAt = (index: number | null): number | null =>
+    (table && builtin !== null && index !== null ? table.testAccuracy(builtin, index) : null);
   checkLimitsSatisfiable(space, options.limits, dataset);
 
-  const proxies: ProxyName[] = options.algorithm === 'mfnas' ? [...MFNAS_FIDELITIES] : [options.proxy];
+  const fidelities = parseFidelities(options.fidelities);
+  const proxySpec = parseScoreSpec(options.proxy);
+  // Per-network scores only: set proxies are computed from them over the sets compared.
+  const proxies: ProxyName[] = [...new Set((options.algorithm === 'mfnas' ? fidelities : [proxySpec]).flatMap(scoreComponents))];
   const costCache = new Map<string, { flops: number; params: number }>();
   const cost = (a: unknown) => {
     const key = space.format(a);
@@ -123,6 +291,8 @@ export async function runSearch(opts: {
     const index = indexOf(c.arch);
     return { index, arch: c.key, accuracy: accuracyAt(index), ...cost(c.arch), scores: c.scores };
   };
+  // The population's spread is shown in MFNAS's fidelity 1 (intgrad_param by default) or the baseline's proxy.
+  const scoreProxy: ScoreSpec = options.algorithm === 'mfnas' ? fidelities[0] : proxySpec;
 
   const details: RunDetail[] = [];
   for (let r = 0; r < options.runs; r++) {
@@ -130,41 +300,76 @@ export async function runSearch(opts: {
     const t0 = performance.now();
     const proxyBefore = scorer.proxySeconds;
     const budgetMs = options.timeBudget !== undefined ? options.timeBudget * 60_000 : Infinity;
-    const steps: Array<StepRecord & { answerIndex: number | null; answerAccuracy: number | null }> = [];
+    const steps: StepDetail[] = [];
     const hooks = {
       shouldStop: () => performance.now() - t0 > budgetMs,
-      onStep: (rec: StepRecord) => {
+      onStep: (rec: StepRecord, population?: ReadonlyArray<{ readonly scores: Scores }>) => {
         const index = indexOf(space.parse(rec.answer));
         const acc = accuracyAt(index);
-        steps.push({ ...rec, answerIndex: index, answerAccuracy: acc });
+        const pop = population ? quantiles(scoreValues(scoreProxy, population.map((m) => m.scores))) : null;
+        steps.push({ ...rec, answerIndex: index, answerAccuracy: acc, population: pop });
         opts.hooks?.onStep?.(seed, rec, acc);
       },
     };
     let outcome: SearchOutcome<unknown>;
     if (options.algorithm === 'mfnas') {
-      outcome = await runMfnas(problem, { population: options.population, tournament: options.tournament, steps: options.steps, mutations: options.mutations, seed }, hooks);
+      outcome = await runMfnas(problem, { population: options.population, tournament: options.tournament, steps: options.steps, mutations: options.mutations, seed, fidelities }, hooks);
     } else if (options.algorithm === 'rea') {
-      outcome = await runRea(problem, { population: options.population, tournament: options.tournament, steps: options.steps, proxy: options.proxy, seed }, hooks);
+      outcome = await runRea(problem, { population: options.population, tournament: options.tournament, steps: options.steps, proxy: proxySpec, seed }, hooks);
     } else {
-      outcome = await runRandomSearch(problem, { samples: options.samples, proxy: options.proxy, seed }, hooks);
+      outcome = await runRandomSearch(problem, { samples: options.samples, proxy: proxySpec, seed }, hooks);
     }
+    const all = [...outcome.history.values()];
+    const ranks = searchScores(options.algorithm, scoreName(proxySpec), all.map((c) => c.scores), fidelities.map(scoreName));
+    const scored = all.map((c, i) => ({ ...summarize(c), score: ranks[i], generation: c.generation }));
     const result: RunResult = {
-      seed, best: summarize(outcome.answer), evaluated: outcome.history.size,
+      seed, best: summarize(outcome.answer),
+      ...(options.objective ? { pareto: paretoSet(scored, options.objective) } : {}),
+      evaluated: outcome.history.size,
       seconds: (performance.now() - t0) / 1000, proxySeconds: scorer.proxySeconds - proxyBefore,
       stoppedEarly: outcome.stoppedEarly,
     };
-    const scored = [...outcome.history.values()].map((c) => ({ ...summarize(c), generation: c.generation }));
     details.push({ result, steps, scored });
   }
   const runs = details.map((d) => d.result);
   const accs = runs.map((r) => r.best.accuracy).filter((a): a is number => a !== null);
   const mean = accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : null;
   const std = mean !== null ? Math.sqrt(accs.reduce((s, a) => s + (a - mean) ** 2, 0) / accs.length) : null;
+  const ctx = scorer.ctx;
+  const settings: SearchSettings = {
+    space: spaceName, dataset: datasetLabel(dataset), algorithm: options.algorithm, population: options.population,
+    tournament: options.tournament, steps: options.steps, mutations: options.mutations, samples: options.samples,
+    proxy: scoreName(proxySpec), fidelities: fidelities.map(scoreName), objectives: options.objective ? `proxy,${options.objective}` : null,
+    maxFlops: options.limits.maxFlops ?? null, maxParams: options.limits.maxParams ?? null,
+    seed: options.seed, runs: options.runs, timeBudget: options.timeBudget ?? null,
+    batch: ctx.settings.batchSize, batches: ctx.settings.batches, dataSeed: ctx.settings.dataSeed, initSeed: ctx.settings.initSeed,
+    imageSize: isFolderDataset(dataset) ? dataset.imageSize : null, skipBad: isFolderDataset(dataset) && dataset.skipped > 0,
+  };
+  const environment: SearchEnvironment = {
+    mfnas: MFNAS_VERSION, engine: engineOf(scorer), node: process.version, platform: `${process.platform}-${process.arch}`,
+    dataFingerprint: ctx.dataFingerprint,
+  };
   return {
     result: {
-      space: spaceName, dataset, algorithm: options.algorithm, runs,
+      space: spaceName, dataset: datasetLabel(dataset), ...(isFolderDataset(dataset) ? { folder: folderSummary(dataset) } : {}),
+      algorithm: options.algorithm, settings, environment, spaceBest: bestInSpace(space, table, builtin), runs,
       summary: { accuracyMean: mean, accuracyStd: std, secondsMean: runs.reduce((s, r) => s + r.seconds, 0) / runs.length },
     },
     details,
   };
+}
+
+/** The Pareto set of scored architectures, search score against `cost`, cheapest first. */
+export function paretoSet<T extends RankedArch>(scored: readonly T[], cost: CostObjective): T[] {
+  return paretoFront(scored.map((c) => ({ cost: c[cost], value: c.score }))).map((i) => scored[i]);
+}
+
+function bestInSpace(space: SpaceDefinition<unknown>, table: ReturnType<SpaceDefinition<unknown>['table']>, dataset: ReturnType<typeof builtinName>): SpaceBest | null {
+  if (!table || dataset === null || !space.indexed) return null;
+  let best: { accuracy: number; index: number } | null = null;
+  for (let i = 0; i < table.size; i++) {
+    const a = table.testAccuracy(dataset, i);
+    if (a !== null && Number.isFinite(a) && (best === null || a > best.accuracy)) best = { accuracy: a, index: i };
+  }
+  return best && { ...best, arch: space.format(space.fromIndex(best.index)) };
 }

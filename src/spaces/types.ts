@@ -6,7 +6,7 @@
  * A space is one folder (./tss, ./sss) exporting one `SpaceDefinition`, registered in ./index.ts.
  */
 import type { Benchmark } from '../natsbench/tables.js';
-import type { DatasetName } from '../datasets/registry.js';
+import type { DatasetName, DatasetRef } from '../datasets/registry.js';
 import type { NetworkSpec } from '../networks/spec.js';
 import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
@@ -45,8 +45,9 @@ export interface BenchTable {
 }
 
 /**
- * How a report draws an architecture. Data only: the SVG for each kind is in
- * src/report/svg.ts, so a new space that reuses a kind needs no report code.
+ * How a report draws an architecture. Data only: the SVG for each kind is drawn by
+ * src/spaces/tss/drawing.ts (cells) or src/spaces/sss/drawing.ts (channels), so a new space that
+ * reuses a kind needs no drawing code of its own.
  */
 export type ArchDrawing =
   | { readonly kind: 'cell'; readonly edges: ReadonlyArray<{ readonly from: number; readonly to: number; readonly op: string }> }
@@ -64,7 +65,8 @@ export interface SpaceDefinition<A> extends SearchSpace<A> {
   representative(arch: A): A;
   /** Every architecture of the space (for the feasibility pre-check of search limits). */
   enumerate(): Iterable<A>;
-  networkSpec(arch: A, dataset: DatasetName): NetworkSpec;
+  /** The network on `dataset` (a builtin's name or a dataset value; classes and resolution from it). */
+  networkSpec(arch: A, dataset: DatasetRef): NetworkSpec;
   drawing(arch: A): ArchDrawing;
   /** The file under `nats-bench/` with this space's benchmark table. */
   readonly tableFile: string;

@@ -88,7 +88,7 @@ function scriptUrl(script: URL | string): URL {
 }
 
 export class WorkerPool<In, Out> {
-  readonly size: number;
+  private maxWorkers: number;
   private readonly url: URL;
   private readonly execArgv: string[] | undefined;
   /** Set when the script is TypeScript (started through tsx). */
@@ -101,11 +101,39 @@ export class WorkerPool<In, Out> {
 
   constructor(opts: WorkerPoolOptions) {
     this.url = scriptUrl(opts.script);
-    this.size = Math.max(1, Math.floor(opts.size ?? os.availableParallelism()));
+    this.maxWorkers = Math.max(1, Math.floor(opts.size ?? os.availableParallelism()));
     this.workerData = opts.workerData;
     const path = this.url.protocol === 'file:' ? fileURLToPath(this.url) : this.url.pathname;
     this.tsPath = /\.(c|m)?ts$/.test(path) ? path : null;
     this.execArgv = opts.execArgv;
+  }
+
+  /** Number of workers the pool runs at most (they start on demand, or with `warm`). */
+  get size(): number {
+    return this.maxWorkers;
+  }
+
+  /**
+   * Changes how many workers the pool may run. Growing takes effect at the next task; shrinking
+   * only stops new workers from starting (running ones keep serving).
+   */
+  resize(size: number): void {
+    this.maxWorkers = Math.max(1, Math.floor(size));
+    this.pump();
+  }
+
+  /**
+   * Starts workers now, up to `count` (default: the pool's size), instead of at their first
+   * task: their start-up (module loading, engine initialisation) then overlaps whatever the
+   * caller does before submitting work.
+   */
+  warm(count = this.maxWorkers): void {
+    if (this.closed) return;
+    while (this.slots.length < Math.min(count, this.maxWorkers)) {
+      const s = this.spawn();
+      this.slots.push(s);
+      s.dispatch();
+    }
   }
 
   /** Run one task on the next free worker. */
@@ -209,7 +237,7 @@ export class WorkerPool<In, Out> {
       if (this.queue.length === 0) return;
       if (!s.dead && s.job == null) s.dispatch();
     }
-    while (this.queue.length > 0 && this.slots.length < this.size) {
+    while (this.queue.length > 0 && this.slots.length < this.maxWorkers) {
       const s = this.spawn();
       this.slots.push(s);
       s.dispatch();

@@ -1,13 +1,19 @@
+import path from 'node:path';
 import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { openDefaultBenchmark } from '../../report/archInfo.js';
-import { correlate, parseIndexList, readIndexFile, requireTable, sampleIndices, spaceSize, writeCorrelationCsv } from '../../report/correlate.js';
-import { DEFAULT_PROXIES, parseProxyList } from '../../proxies/registry.js';
-import { checkOutputFile } from '../../util/atomicWrite.js';
+import {
+  correlate, correlationCsv, parseIndexList, readIndexFile, requireTable, sampleIndices, spaceSize, type CorrelationResult,
+} from '../../report/correlate.js';
+import { renderCorrelateReport } from '../../report/correlateReport.js';
+import { DEFAULT_PROXIES, parseProxySelection, type SetProxyInfo } from '../../proxies/registry.js';
+import { checkOutputFile, writeFilesAtomic, type OutputFile } from '../../util/atomicWrite.js';
+import { fmtSeconds, table } from '../format.js';
 import { InputError, quotePath } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { datasetOption, parseIntFlag, plainText, printResult, proxyListText, spaceOption, type GlobalOptions } from '../options.js';
 import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
+import { queueOption } from './worker.js';
 
 /** `--indices` items are echoed by the index parser: refuse long or binary ones here, quoted. */
 function indexListText(text: string): string {
@@ -25,7 +31,16 @@ function isFolder(p: string): boolean {
 
 interface CorrelateFlags extends ScoringFlags {
   space: 'tss' | 'sss'; dataset: any; sample?: number; indices?: string; indicesFile?: string;
-  proxies?: string; out?: string; json?: boolean;
+  proxies?: string; out?: string; report?: string; json?: boolean;
+}
+
+/** `mfnas correlate` without --json: one line of counts, then τ and ρ per proxy, best first. */
+export function formatCorrelation(r: Omit<CorrelationResult, 'rows'>, context: { space: string; dataset: string }): string {
+  const head = `${context.space.toUpperCase()} / ${context.dataset} · ${r.n} architectures (${r.evaluated} scored now, ${r.n - r.evaluated} from the cache) · ` +
+    `${fmtSeconds(r.seconds)} s${r.secondsPerArchitecture !== null ? ` · ${fmtSeconds(r.secondsPerArchitecture)} s per architecture` : ''}`;
+  const rows = Object.entries(r.proxies).sort(([, a], [, b]) => b!.kendall - a!.kendall)
+    .map(([p, c]) => [p, c!.kendall.toFixed(3), c!.spearman.toFixed(3)]);
+  return `${head}\n\n${table(['proxy', 'Kendall τ', 'Spearman ρ'], rows)}`;
 }
 
 export function registerCorrelateCommand(program: Command): void {
@@ -37,14 +52,22 @@ export function registerCorrelateCommand(program: Command): void {
     .addOption(new Option('--sample <n>', 'score n architectures drawn with --seed').argParser(parseIntFlag('sample', { min: 2 })))
     .addOption(new Option('--indices <list>', 'comma-separated benchmark indices (at least 2)').argParser(indexListText))
     .option('--indices-file <file>', 'file of benchmark indices')
-    .addOption(new Option('--proxies <list>', `comma-separated proxies, or all (default ${DEFAULT_PROXIES.join(',')},zico,params)`)
+    .addOption(new Option('--proxies <list>', `comma-separated proxies, presets (az_nas, …) and ensemble(a,b,...), or all (default ${DEFAULT_PROXIES.join(',')},zico,params)`)
       .argParser(proxyListText('--proxies')))
     .option('--out <file.csv>', 'write one row per architecture (checked before scoring starts)')
-    .option('--json', 'print one JSON object');
+    .addOption(new Option('--report <file.html>', 'write a page with the τ/ρ table and a scatter per proxy against accuracy')
+      .argParser(plainText('--report', 4096, 'a file path')))
+    .option('--json', 'print one JSON object')
+    .addOption(queueOption());
   addScoringOptions(cmd);
   cmd.action(async (opts: CorrelateFlags, c: Command) => {
     const globals = c.optsWithGlobals() as GlobalOptions;
     if (opts.out !== undefined) checkOutputFile(opts.out, '--out');
+    if (opts.report !== undefined) {
+      checkOutputFile(opts.report, '--report');
+      if (opts.out !== undefined && path.resolve(opts.out) === path.resolve(opts.report)) throw new InputError('--out and --report name the same file; give the CSV and the page different names');
+      if (!/\.html?$/i.test(opts.report)) throw new InputError(`--report ${quotePath(opts.report)} should end in .html (the CSV goes to --out)`);
+    }
     if (opts.indicesFile !== undefined && isFolder(opts.indicesFile)) {
       throw new InputError(`--indices-file ${quotePath(opts.indicesFile)} is a folder; give a text file of indices`);
     }
@@ -57,17 +80,28 @@ export function registerCorrelateCommand(program: Command): void {
     if (new Set(indices).size < 2) {
       throw new InputError(`a correlation needs at least 2 different architectures, got ${indices.length === 1 ? 'one' : 'the same one repeated'}; give more indices`);
     }
-    const proxies = opts.proxies ? parseProxyList(opts.proxies) : [...DEFAULT_PROXIES, 'zico' as const, 'params' as const];
+    // Set proxies (presets, ensembles) are aggregated over the sample from their components,
+    // which are scored (and cached) per network like any proxy.
+    const { proxies, sets } = opts.proxies ? parseProxySelection(opts.proxies)
+      : { proxies: [...DEFAULT_PROXIES, 'zico' as const, 'params' as const], sets: [] as SetProxyInfo[] };
+    const columns = [...proxies, ...sets.map((s) => s.name)];
     const progress = new Progress('correlate', { itemName: 'archs' });
     const session = await openScoring(opts.space, opts.dataset, opts, globals, {
       onResult: (_r, done, total) => progress.update(done, total),
     });
     try {
-      const result = await correlate({ scorer: session.scorer, benchmark, indices, proxies });
+      const result = await correlate({ scorer: session.scorer, benchmark, indices, proxies, sets });
       progress.finish();
-      if (opts.out) writeCorrelationCsv(opts.out, result.rows, proxies);
+      const files: OutputFile[] = [];
+      if (opts.out) files.push({ path: opts.out, data: correlationCsv(result.rows, columns) });
+      if (opts.report) {
+        files.push({ path: opts.report, data: renderCorrelateReport(result, { space: opts.space, dataset: opts.dataset, proxies: columns, csv: opts.out, page: opts.report }) });
+      }
+      // Both or neither: a report that links a CSV that failed to appear would mislead.
+      if (files.length > 0) writeFilesAtomic(files);
       const { rows: _rows, ...summary } = result;
-      printResult(summary, !!opts.json);
+      if (opts.json) printResult(summary, true);
+      else process.stdout.write(formatCorrelation(summary, { space: opts.space, dataset: opts.dataset }));
     } finally {
       progress.finish();
       await session.close();

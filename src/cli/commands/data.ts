@@ -19,6 +19,7 @@ interface FetchFlags {
   force?: boolean;
   keepArchive?: boolean;
   retries?: number;
+  json?: boolean;
 }
 
 /** `--to`, else the global --data-dir, else $MFNAS_DATA_DIR. */
@@ -39,11 +40,17 @@ async function runFetch(datasetText: string, flags: FetchFlags, globals: GlobalO
   if (dataset === 'ImageNet16-120') {
     if (flags.url || flags.md5) throw new InputError('--url and --md5 apply to cifar10 / cifar100; ImageNet16-120 is installed with --from');
     if (!flags.from || flags.from.length === 0) {
+      // With --json stdout carries JSON only: the instructions are for a person, who runs without it.
+      if (flags.json) throw new InputError('nothing installed: pass the ImageNet16 archives with --from (run without --json for where to get them)');
       out.write(`${imagenet16Instructions(to ?? '<DIR>')}\n`);
       throw new InputError('nothing installed: download the ImageNet16 archives as described above and pass them with --from');
     }
     if (to === null) throw new InputError(`give the data directory with --to DIR (or --data-dir / ${DATA_DIR_ENV})`);
     const r = await installImageNet16({ from: flags.from, to });
+    if (flags.json) {
+      out.write(`${JSON.stringify({ dataset, path: r.path, installed: r.installed, missing: r.missing })}\n`);
+      return;
+    }
     out.write(`ImageNet16-120: installed ${r.installed.join(', ')} in ${r.path}\n`);
     if (r.missing.length > 0) out.write(`  still missing: ${r.missing.join(', ')}\n`);
     return;
@@ -72,6 +79,11 @@ async function runFetch(datasetText: string, flags: FetchFlags, globals: GlobalO
       },
     });
     ended = true;
+    if (flags.json) {
+      progress.finish();
+      out.write(`${JSON.stringify(r)}\n`);
+      return;
+    }
     if (r.alreadyPresent) {
       progress.finish(`${dataset}: ${r.path} already exists (${r.files.length} files); nothing downloaded (use --force to replace it)`);
       return;
@@ -104,6 +116,7 @@ export function registerDataCommands(program: Command): void {
     .option('--force', 'replace the dataset directory if it already exists')
     .option('--keep-archive', 'keep the downloaded .tar.gz next to the dataset')
     .option('--retries <n>', 'automatic resume attempts after a network error', parseIntFlag('retries', { min: 0 }), 3)
+    .option('--json', 'print the result as one JSON object (errors as one JSON line on stderr)')
     .action(async (dataset: string, flags: FetchFlags, cmd: Command) => {
       await runFetch(dataset, flags, cmd.optsWithGlobals() as GlobalOptions);
     });

@@ -1,18 +1,69 @@
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { openDefaultBenchmark } from '../../report/archInfo.js';
 import { searchOutputNames, writeSearchOutputs } from '../../report/searchReport.js';
-import { isProxyName } from '../../proxies/registry.js';
-import { ALGORITHMS, runSearch, SEARCH_DEFAULTS, type Algorithm } from '../../search/run.js';
+import { MFNAS_FIDELITIES, parseScoreSpec, scoreName, splitProxyItems } from '../../proxies/registry.js';
+import { compareRerun, readRecordedSearch } from '../../search/rerun.js';
+import {
+  ALGORITHMS, parseFidelities, parseObjectives, runSearch, SEARCH_DEFAULTS, searchScoreName, type Algorithm, type CostObjective, type SearchResult,
+} from '../../search/run.js';
 import { checkOutputDir } from '../../util/atomicWrite.js';
 import { InputError, quoteInput } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
-import { datasetOption, MAX_SEED, parseIntFlag, parseNumberFlag, printResult, spaceOption, type GlobalOptions } from '../options.js';
+import { fmtAccuracy, fmtMillions, fmtParamsM, fmtScore, fmtSeconds, plural, table } from '../format.js';
+import {
+  addDatasetOptions, MAX_SEED, parseIntFlag, parseNumberFlag, plainText, printResult, proxyListText, resolveDatasetFlags, spaceOption, type DatasetFlags, type GlobalOptions,
+} from '../options.js';
 import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
+import { queueOption } from './worker.js';
 
-interface SearchFlags extends ScoringFlags {
-  space: 'tss' | 'sss'; dataset: any; algorithm: Algorithm; population: number; tournament: number; steps: number;
-  mutations: number; samples: number; proxy: string; maxFlops?: number; maxParams?: number; runs: number;
-  timeBudget?: number; out?: string; json?: boolean;
+interface SearchFlags extends ScoringFlags, DatasetFlags {
+  space: 'tss' | 'sss'; algorithm: Algorithm; population: number; tournament: number; steps: number;
+  mutations: number; samples: number; proxy: string; fidelities: string; maxFlops?: number; maxParams?: number; runs: number;
+  timeBudget?: number; objectives?: CostObjective; out?: string; json?: boolean; rerun?: string;
+}
+
+/** Flags that may go with --rerun: they change where results go and how fast, never the results. */
+const RERUN_COMPATIBLE = new Set(['rerun', 'out', 'json', 'cache', 'workers']);
+
+/** `mfnas search` without --json: the runs as a table, the answers, and with --objectives the Pareto sets. */
+export function formatSearchResult(result: SearchResult, out?: string): string {
+  const s = result.settings;
+  const lines: string[] = [];
+  const what = s.algorithm === 'random' ? `${s.samples} samples by ${s.proxy}`
+    : `population ${s.population}, tournament ${s.tournament}, ${plural(s.steps, 'step')}${s.algorithm === 'mfnas' ? `, ${plural(s.mutations, 'mutation')} per parent` : `, by ${s.proxy}`}`;
+  const fidelities = s.fidelities ?? MFNAS_FIDELITIES;
+  const nonDefault = s.algorithm === 'mfnas' && fidelities.join(',') !== MFNAS_FIDELITIES.join(',');
+  const limits = [s.maxFlops !== null ? `≤ ${s.maxFlops} M FLOPs` : '', s.maxParams !== null ? `≤ ${s.maxParams} params` : ''].filter(Boolean).join(', ');
+  lines.push(`${s.algorithm.toUpperCase()} search on ${s.space.toUpperCase()} / ${s.dataset} · ${what}${nonDefault ? ` · fidelities ${fidelities.join(' + ')}` : ''}${limits ? ` · ${limits}` : ''} · ` +
+    `${s.batches} × ${s.batch} images · ${plural(result.runs.length, 'run')}`);
+  lines.push('');
+  lines.push(table(['seed', 'index', 'accuracy %', 'params M', 'FLOPs M', 'scored', 'seconds', 'answer'],
+    result.runs.map((r) => [String(r.seed), r.best.index === null ? '–' : String(r.best.index), fmtAccuracy(r.best.accuracy),
+      fmtParamsM(r.best.params), fmtMillions(r.best.flops), String(r.evaluated), fmtSeconds(r.seconds) + (r.stoppedEarly ? '*' : ''), r.best.arch])).trimEnd());
+  const notes: string[] = [];
+  if (result.runs.some((r) => r.stoppedEarly)) notes.push('* stopped by the time budget');
+  if (result.summary.accuracyMean !== null && result.runs.length > 1) {
+    notes.push(`mean accuracy ${fmtAccuracy(result.summary.accuracyMean)} ± ${fmtAccuracy(result.summary.accuracyStd)} %`);
+  }
+  if (result.spaceBest) notes.push(`best in the space ${fmtAccuracy(result.spaceBest.accuracy)} % (index ${result.spaceBest.index})`);
+  if (result.folder) notes.push('an image folder has no benchmark accuracies');
+  notes.push(`mean time ${fmtSeconds(result.summary.secondsMean)} s per run`);
+  lines.push(notes.join(' · '));
+  const objective = s.objectives?.split(',').find((o) => o !== 'proxy');
+  for (const r of result.runs) {
+    if (!r.pareto) continue;
+    lines.push('');
+    lines.push(`Pareto set of seed ${r.seed}: ${plural(r.pareto.length, 'architecture')} trading ${searchScoreName(s.algorithm, s.proxy)} against ${objective === 'flops' ? 'FLOPs' : 'parameters'}, cheapest first`);
+    lines.push(table(['#', 'index', 'accuracy %', 'params M', 'FLOPs M', searchScoreName(s.algorithm, s.proxy), 'arch'],
+      r.pareto.map((a, i) => [String(i + 1), a.index === null ? '–' : String(a.index), fmtAccuracy(a.accuracy), fmtParamsM(a.params),
+        fmtMillions(a.flops), fmtScore(a.score), a.arch])).trimEnd());
+  }
+  if (out) {
+    lines.push('');
+    lines.push(`wrote ${path.join(out, 'report.html')} (with result.json, pareto.csv and the per-seed CSVs beside it)`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 export function registerSearchCommand(program: Command): void {
@@ -20,25 +71,54 @@ export function registerSearchCommand(program: Command): void {
   const cmd = program
     .command('search')
     .description('find a high-accuracy architecture without training (MFNAS, or the REA / random baselines)')
-    .addOption(spaceOption())
-    .addOption(datasetOption())
+    .addOption(spaceOption());
+  addDatasetOptions(cmd)
     .addOption(new Option('--algorithm <name>', 'mfnas, rea or random').default(d.algorithm).choices(ALGORITHMS as string[]))
     .addOption(new Option('--population <n>', 'population size N').default(d.population).argParser(parseIntFlag('population', { min: 2 })))
     .addOption(new Option('--tournament <n>', 'tournament size n').default(d.tournament).argParser(parseIntFlag('tournament', { min: 2 })))
     .addOption(new Option('--steps <t>', 'evolution steps T').default(d.steps).argParser(parseIntFlag('steps', { min: 0 })))
     .addOption(new Option('--mutations <p>', 'mutations per parent P').default(d.mutations).argParser(parseIntFlag('mutations', { min: 0 })))
     .addOption(new Option('--samples <k>', 'random search: architectures sampled').default(d.samples).argParser(parseIntFlag('samples', { min: 1 })))
-    .option('--proxy <name>', 'baselines: the proxy they rank by', d.proxy)
+    .addOption(new Option('--proxy <name>', 'baselines: the proxy they rank by (a proxy, a preset such as az_nas, or ensemble(a,b,...))').default(d.proxy)
+      .argParser(plainText('--proxy', 400, 'a proxy name (see --help)')))
+    .addOption(new Option('--fidelities <a,b>', 'MFNAS: the fidelities its rank combines, fidelity 1 first (each a proxy, a preset or ensemble(...))')
+      .default(d.fidelities.join(',')).argParser(proxyListText('--fidelities')))
     .addOption(new Option('--max-flops <mflops>', 'limit: millions of FLOPs').argParser(parseNumberFlag('max-flops', { positive: true })))
     .addOption(new Option('--max-params <n>', 'limit: parameters').argParser(parseNumberFlag('max-params', { positive: true })))
+    .addOption(new Option('--objectives <list>', 'proxy,flops or proxy,params: also return the Pareto set of the search history (score against cost)')
+      .argParser((t) => parseObjectives(plainText('--objectives', 40, 'a list of objectives: use proxy,flops or proxy,params')(t))))
     .addOption(new Option('--runs <r>', 'independent runs with seeds seed, seed+1, …').default(d.runs).argParser(parseIntFlag('runs', { min: 1, max: 10_000 })))
     .addOption(new Option('--time-budget <minutes>', 'stop each run cleanly after this long and report the best so far').argParser(parseNumberFlag('time-budget', { positive: true })))
-    .option('--out <dir>', 'write result.json, per-step history CSVs and report.html (checked before the search starts)')
-    .option('--json', 'print one JSON object');
+    .option('--out <dir>', 'write result.json, pareto.csv, per-step history CSVs and report.html (checked before the search starts)')
+    .addOption(new Option('--rerun <result.json>', 'repeat the search recorded in a result.json (every setting from it; --out, --cache, --workers, --json may be given)')
+      .argParser(plainText('--rerun', 4096, 'a file path')))
+    .option('--json', 'print one JSON object')
+    .addOption(queueOption());
   addScoringOptions(cmd);
   cmd.action(async (opts: SearchFlags, c: Command) => {
     const globals = c.optsWithGlobals() as GlobalOptions;
-    if (!isProxyName(opts.proxy)) throw new InputError(`unknown proxy ${quoteInput(opts.proxy)} for --proxy`);
+    const recorded = opts.rerun !== undefined ? readRecordedSearch(opts.rerun) : null;
+    if (recorded) {
+      const clash = c.options.find((o) => !RERUN_COMPATIBLE.has(o.attributeName()) && c.getOptionValueSource(o.attributeName()) === 'cli');
+      if (clash) {
+        throw new InputError(`${clash.long} cannot be combined with --rerun, which takes every setting from ${quoteInput(opts.rerun!, { tail: true })}; ` +
+          'drop it, or run a new search with all its flags');
+      }
+      const r = recorded.settings;
+      Object.assign(opts, {
+        space: r.space, dataset: r.dataset, imageSize: r.imageSize ?? undefined, skipBad: r.skipBad, algorithm: r.algorithm,
+        population: r.population, tournament: r.tournament, steps: r.steps, mutations: r.mutations, samples: r.samples, proxy: r.proxy,
+        fidelities: r.fidelities.join(','),
+        maxFlops: r.maxFlops ?? undefined, maxParams: r.maxParams ?? undefined, runs: r.runs, timeBudget: r.timeBudget ?? undefined,
+        objectives: r.objectives ? parseObjectives(r.objectives) : undefined, seed: r.seed, batch: r.batch, batches: r.batches,
+        dataSeed: r.dataSeed, initSeed: r.initSeed,
+      } satisfies Partial<SearchFlags>);
+    }
+    const proxy = parseScoreSpec(opts.proxy); // a bad name fails here, before any data is read
+    const fidelities = parseFidelities(splitProxyItems(opts.fidelities)).map(scoreName);
+    if (opts.algorithm !== 'mfnas' && c.getOptionValueSource('fidelities') === 'cli') {
+      throw new InputError(`--fidelities is for --algorithm mfnas; ${opts.algorithm} ranks by --proxy alone (a proxy, a preset or ensemble(a,b,...))`);
+    }
     if (opts.tournament > opts.population) throw new InputError(`--tournament (${opts.tournament}) cannot exceed --population (${opts.population})`);
     if (opts.seed + opts.runs - 1 > MAX_SEED) {
       throw new InputError(`--runs ${opts.runs} from --seed ${opts.seed} goes past the largest seed ${MAX_SEED}; lower --seed or --runs`);
@@ -47,6 +127,7 @@ export function registerSearchCommand(program: Command): void {
       checkOutputDir(opts.out, '--out', searchOutputNames(Array.from({ length: opts.runs }, (_, r) => opts.seed + r)));
     }
     const benchmark = openDefaultBenchmark(globals.dataDir);
+    const dataset = await resolveDatasetFlags(opts);
     // Counted in steps (mfnas, rea: step 0 scores the initial population) or, for random
     // search, in architectures sampled; a run stopped by --time-budget skips its remaining ones.
     const byArchs = opts.algorithm === 'random';
@@ -54,25 +135,29 @@ export function registerSearchCommand(program: Command): void {
     const progress = new Progress('search', { itemName: byArchs ? 'archs' : 'steps' });
     // The search seed varies per run; the proxy batches and weights stay fixed (0 unless given),
     // so every run scores an architecture identically and shares the cache.
-    const session = await openScoring(opts.space, opts.dataset, opts, globals, {}, { dataSeed: 0, initSeed: 0 });
+    const session = await openScoring(opts.space, dataset, opts, globals, {}, { dataSeed: 0, initSeed: 0 });
     try {
       const { result, details } = await runSearch({
         scorer: session.scorer, benchmark,
         options: {
           algorithm: opts.algorithm, population: opts.population, tournament: opts.tournament, steps: opts.steps,
-          mutations: opts.mutations, samples: opts.samples, proxy: opts.proxy, seed: opts.seed, runs: opts.runs,
-          timeBudget: opts.timeBudget, limits: { maxFlops: opts.maxFlops, maxParams: opts.maxParams },
+          mutations: opts.mutations, samples: opts.samples, proxy: scoreName(proxy), fidelities, seed: opts.seed, runs: opts.runs,
+          timeBudget: opts.timeBudget, limits: { maxFlops: opts.maxFlops, maxParams: opts.maxParams }, objective: opts.objectives,
         },
         hooks: {
           onStep: (seed, rec, acc) => progress.update(
             (seed - opts.seed) * perRun + (byArchs ? rec.evaluated : rec.step + 1), opts.runs * perRun,
-            `seed ${seed} step ${rec.step} · ${rec.evaluated} scored · answer ${acc !== null ? acc.toFixed(2) + '%' : rec.answer}`,
+            `seed ${seed} step ${rec.step} · ${rec.evaluated} scored${acc !== null ? ` · answer ${acc.toFixed(2)}%` : ''}`,
           ),
         },
       });
       progress.finish(); // a run cut short by --time-budget leaves the bar short of its total
       if (opts.out) writeSearchOutputs(opts.out, result, details);
-      printResult(result, !!opts.json);
+      if (recorded) {
+        process.stderr.write(`mfnas: ${compareRerun(recorded, result.runs.map((r) => ({ seed: r.seed, arch: r.best.arch })), result.environment).line}\n`);
+      }
+      if (opts.json) printResult(result, true);
+      else process.stdout.write(formatSearchResult(result, opts.out));
     } finally {
       progress.finish();
       await session.close();

@@ -1,18 +1,14 @@
 /** grad_norm (Abdelfattah et al., ICLR 2021): the size of the loss gradient at initialisation. */
 import { defineProxy } from '../definition.js';
-import type { LayerGradients } from '../gradients.js';
+import { batchAveragedSum, type LayerGradients } from '../gradients.js';
 import { gradientPass } from '../passes.js';
 
 export function gradNormScore(records: readonly LayerGradients[]): number {
-  let total = 0;
-  for (const r of records) {
-    for (const g of r.perBatch) {
-      let sq = 0;
-      for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
-      total += Math.sqrt(sq);
-    }
-  }
-  return total / Math.max(1, records[0]?.perBatch.length ?? 1);
+  return batchAveragedSum(records, (_layer, g) => {
+    let sq = 0;
+    for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+    return Math.sqrt(sq);
+  });
 }
 
 export const gradNorm = defineProxy({

@@ -1,20 +1,24 @@
 /** SNIP (Lee et al., ICLR 2019) as a NAS proxy: connection sensitivity summed over the network. */
 import type { TensorParams } from '../../networks/model.js';
 import { defineProxy } from '../definition.js';
-import type { LayerGradients } from '../gradients.js';
+import { batchAveragedSum, type LayerGradients } from '../gradients.js';
 import { gradientPass } from '../passes.js';
 
+// Version 2: summed per layer and batch, then across them (float64 rounding differs from v1's
+// single running sum in the last digits).
 export function snipScore(records: readonly LayerGradients[], weights: TensorParams): number {
-  let total = 0;
-  for (const r of records) {
-    const w = weights.get(r.name)!.dataSync();
-    for (const g of r.perBatch) for (let i = 0; i < g.length; i++) total += Math.abs(g[i] * w[i]);
-  }
-  return total / Math.max(1, records[0]?.perBatch.length ?? 1);
+  const values = new Map<string, ArrayLike<number>>();
+  return batchAveragedSum(records, (layer, g) => {
+    let w = values.get(layer.name);
+    if (!w) values.set(layer.name, (w = weights.get(layer.name)!.dataSync()));
+    let sum = 0;
+    for (let i = 0; i < g.length; i++) sum += Math.abs(g[i] * w[i]);
+    return sum;
+  });
 }
 
 export const snip = defineProxy({
-  name: 'snip', version: 1, minBatches: 1,
+  name: 'snip', version: 2, minBatches: 1,
   paper: 'Lee et al., SNIP: Single-shot Network Pruning based on Connection Sensitivity, ICLR 2019 (as a NAS proxy: Abdelfattah et al., ICLR 2021)',
   definition: 'Σ over conv and linear weights of |w · ∂L/∂w| for the cross-entropy loss, averaged over the proxy batches.',
   pass: gradientPass,

@@ -1,6 +1,6 @@
 /** The SSS network (MFNAS.md §1, SSS): the TSS skeleton with one fixed cell per stage and searched channels. */
-import { datasetInfo, type DatasetName } from '../../datasets/registry.js';
-import { assembleNetwork, blockName, cellSpec, reductionSpec, type BlockSpec, type NetworkSpec } from '../../networks/spec.js';
+import type { DatasetRef } from '../../datasets/registry.js';
+import { assembleNetwork, networkResolution, blockName, cellSpec, reductionSpec, type BlockSpec, type NetworkSpec } from '../../networks/spec.js';
 import { parseTssCell } from '../tss/cell.js';
 import { formatSssChannels, type SssChannels } from './channels.js';
 
@@ -9,9 +9,9 @@ export const SSS_CELL = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_
 const CELL = parseTssCell(SSS_CELL);
 
 /** Channels c1..c5 around the fixed cell. */
-export function sssNetworkSpec(channels: SssChannels, dataset: DatasetName, archString = formatSssChannels(channels)): NetworkSpec {
+export function sssNetworkSpec(channels: SssChannels, dataset: DatasetRef, archString = formatSssChannels(channels)): NetworkSpec {
   const [c1, c2, c3, c4, c5] = channels;
-  let size = datasetInfo(dataset).resolution;
+  let size = networkResolution(dataset);
   const blocks: BlockSpec[] = [];
   blocks.push(cellSpec(blockName(0), CELL, c1, c1, size));
   blocks.push(reductionSpec(blockName(1), c1, c2, size));

@@ -1,14 +1,14 @@
 /** The TSS macro network (NATS-Bench's TinyNetwork, MFNAS.md §1) around a searched cell. */
-import { datasetInfo, type DatasetName } from '../../datasets/registry.js';
-import { assembleNetwork, blockName, cellSpec, reductionSpec, type BlockSpec, type NetworkSpec } from '../../networks/spec.js';
+import type { DatasetRef } from '../../datasets/registry.js';
+import { assembleNetwork, networkResolution, blockName, cellSpec, reductionSpec, type BlockSpec, type NetworkSpec } from '../../networks/spec.js';
 import { formatTssCell, type TssCell } from './cell.js';
 
 export const TSS_CHANNELS = 16;
 export const TSS_CELLS_PER_STAGE = 5;
 
 /** C=16, N=5 cells per stage, two reduction blocks. */
-export function tssNetworkSpec(cell: TssCell, dataset: DatasetName, archString = formatTssCell(cell)): NetworkSpec {
-  let size = datasetInfo(dataset).resolution;
+export function tssNetworkSpec(cell: TssCell, dataset: DatasetRef, archString = formatTssCell(cell)): NetworkSpec {
+  let size = networkResolution(dataset);
   const blocks: BlockSpec[] = [];
   const stages = [TSS_CHANNELS, TSS_CHANNELS * 2, TSS_CHANNELS * 4];
   let index = 0;

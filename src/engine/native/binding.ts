@@ -1,5 +1,7 @@
 /**
- * Optional native kernels (oneDNN via an N-API addon built from `native/`).
+ * The binding of the optional native kernels: loads the oneDNN N-API addon built from
+ * `native/` (the C++ project) and gives it a typed interface. tfjsKernels.ts registers these
+ * functions as tfjs kernels; ../kernels/native.ts builds mfnas's ops on them.
  *
  * All tensors are float32 in TensorFlow.js layouts: activations NHWC, conv
  * filters HWIO (`[kh, kw, inChannels, outChannels]`), per-channel vectors
@@ -238,7 +240,7 @@ export function nativeAddonCandidates(): string[] {
   const out: string[] = [];
   const env = process.env.MFNAS_NATIVE_PATH;
   if (env) out.push(resolve(env));
-  // src/native/index.ts (tsx/vitest) or dist/src/native/index.js (built): walk up.
+  // src/engine/native/binding.ts (tsx/vitest) or dist/engine/native/binding.js (built): walk up.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     out.push(join(dir, ADDON_REL));

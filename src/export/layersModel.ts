@@ -1,0 +1,223 @@
+/**
+ * The TensorFlow.js LayersModel export: the graph of ./graph.ts as a functional-API model of
+ * stock layers only (a custom layer would have to be registered in every runtime that loads
+ * the model), saved as `model.json` + `weights.bin` in the format `tf.loadLayersModel` reads
+ * in Node and in browsers; and the file-reading handler that loads it back.
+ *
+ * Layer choices, each exact for the op it stands for:
+ * - normalisation: a 1×1 depthwise convolution with kernel 1/std and bias −mean/std;
+ * - convolution: 'same' only where TensorFlow's 'same' is PyTorch's symmetric padding
+ *   (stride 1, odd kernel, pad (k−1)/2); otherwise ZeroPadding2D + 'valid' (a 3×3 stride-2
+ *   'same' convolution would pad 0 before and 1 after an even input);
+ * - avg_pool_3x3: AveragePooling2D 'same', which on every tfjs backend (cpu, webgl, wasm,
+ *   tensorflow) divides by the number of in-image positions, i.e. count_include_pad=False;
+ * - batch norm: BatchNormalization with the running statistics and epsilon 1e-5;
+ * - a constant-zero cell node: a 1×1 convolution with an all-zero kernel.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { TrainedNetwork } from '../networks/trained.js';
+import { initEngine } from '../engine/backend.js';
+import { writeFilesAtomic, type OutputFile } from '../util/atomicWrite.js';
+import { DataError, InputError, quotePath } from '../util/errors.js';
+import { exportGraph, INPUT_NAME, type ExportGraph, type GraphNode } from './graph.js';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/** Metadata stored in model.json (`userDefinedMetadata.mfnas`), so the folder describes itself. */
+export interface ExportMetadata {
+  readonly space: string;
+  readonly dataset: string;
+  readonly arch: string;
+  readonly labels: readonly string[];
+  readonly preprocess: TrainedNetwork['preprocess'];
+}
+
+type Symbolic = tf.SymbolicTensor;
+
+function layerFor(node: GraphNode): { layer: tf.layers.Layer; weights: tf.Tensor[] } | null {
+  const name = node.name;
+  switch (node.op) {
+    case 'input':
+      return null;
+    case 'normalize':
+      return {
+        layer: tf.layers.depthwiseConv2d({ name, kernelSize: 1, depthMultiplier: 1, useBias: true, depthwiseInitializer: 'zeros' }),
+        weights: [
+          tf.tensor4d(node.std.map((s) => 1 / s), [1, 1, 3, 1]),
+          tf.tensor1d(node.mean.map((m, c) => -m / node.std[c])),
+        ],
+      };
+    case 'conv':
+      return null; // two layers for some paddings: see convLayers
+    case 'bn':
+      return {
+        layer: tf.layers.batchNormalization({ name, axis: -1, epsilon: node.eps, momentum: 0.9 }),
+        weights: [node.gamma, node.beta, node.mean, node.variance].map((v) => tf.tensor1d(v)),
+      };
+    case 'relu':
+      return { layer: tf.layers.reLU({ name }), weights: [] };
+    case 'avgPool3':
+      return { layer: tf.layers.averagePooling2d({ name, poolSize: 3, strides: 1, padding: 'same' }), weights: [] };
+    case 'avgPool2':
+      return { layer: tf.layers.averagePooling2d({ name, poolSize: 2, strides: 2, padding: 'valid' }), weights: [] };
+    case 'zeros':
+      return {
+        layer: tf.layers.conv2d({ name, filters: node.cout, kernelSize: 1, useBias: false, kernelInitializer: 'zeros' }),
+        weights: [tf.zeros([1, 1, node.cin, node.cout])],
+      };
+    case 'add':
+      return { layer: tf.layers.add({ name }), weights: [] };
+    case 'globalAvgPool':
+      return { layer: tf.layers.globalAveragePooling2d({ name, dataFormat: 'channelsLast' }), weights: [] };
+    case 'dense':
+      return {
+        layer: tf.layers.dense({ name, units: node.out, useBias: true, kernelInitializer: 'zeros' }),
+        weights: [tf.tensor2d(node.weight, [node.in, node.out]), tf.tensor1d(node.bias)],
+      };
+  }
+}
+
+/**
+ * Build the LayersModel of an export graph with its weights set. The caller disposes it.
+ * Needs an initialised tfjs backend.
+ */
+export function buildLayersModel(graph: ExportGraph, name = 'mfnas'): tf.LayersModel {
+  const out: Symbolic[] = [];
+  const pending: Array<{ layer: tf.layers.Layer; weights: tf.Tensor[] }> = [];
+  let input: Symbolic | null = null;
+  for (const node of graph.nodes) {
+    if (node.op === 'input') {
+      input = tf.input({ name: INPUT_NAME, shape: [node.size, node.size, 3], dtype: 'float32' });
+      out.push(input);
+      continue;
+    }
+    if (node.op === 'conv') {
+      const symmetricSame = node.stride === 1 && node.k % 2 === 1 && 2 * node.pad === node.k - 1;
+      let x = out[node.input];
+      if (node.pad > 0 && !symmetricSame) {
+        x = tf.layers.zeroPadding2d({ name: `${node.name}.pad`, padding: node.pad }).apply(x) as Symbolic;
+      }
+      const layer = tf.layers.conv2d({
+        name: node.name, filters: node.cout, kernelSize: node.k, strides: node.stride,
+        padding: node.pad > 0 && symmetricSame ? 'same' : 'valid', useBias: false, kernelInitializer: 'zeros',
+      });
+      out.push(layer.apply(x) as Symbolic);
+      pending.push({ layer, weights: [tf.tensor4d(node.weight, [node.k, node.k, node.cin, node.cout])] });
+      continue;
+    }
+    const made = layerFor(node)!;
+    const args = node.op === 'add' ? node.inputs.map((i) => out[i]) : out[node.input];
+    out.push(made.layer.apply(args) as Symbolic);
+    if (made.weights.length > 0) pending.push(made);
+  }
+  const model = tf.model({ name, inputs: input!, outputs: out[graph.output] });
+  for (const { layer, weights } of pending) {
+    layer.setWeights(weights);
+    tf.dispose(weights);
+  }
+  return model;
+}
+
+/** The two files of a saved LayersModel, as a save handler receives them. */
+async function modelFiles(model: tf.LayersModel, metadata: ExportMetadata): Promise<{ json: string; weights: Uint8Array }> {
+  model.setUserDefinedMetadata({ mfnas: metadata as unknown as object });
+  let saved: { json: string; weights: Uint8Array } | null = null;
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    const weightData = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+    const modelJson: Record<string, unknown> = {
+      format: artifacts.format ?? 'layers-model',
+      generatedBy: artifacts.generatedBy,
+      convertedBy: artifacts.convertedBy ?? null,
+      modelTopology: artifacts.modelTopology,
+      weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+    };
+    if (artifacts.userDefinedMetadata) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
+    saved = { json: JSON.stringify(modelJson), weights: new Uint8Array(weightData) };
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weightData.byteLength } };
+  }));
+  return saved!;
+}
+
+export function exportMetadata(trained: TrainedNetwork): ExportMetadata {
+  const { spec, labels, preprocess } = trained;
+  return {
+    space: spec.space, dataset: spec.dataset, arch: spec.arch, labels: [...labels],
+    preprocess: { imageSize: preprocess.imageSize, channelOrder: preprocess.channelOrder, mean: [...preprocess.mean], std: [...preprocess.std] },
+  };
+}
+
+/** The files of the LayersModel export under `dir` (not yet written). */
+export async function layersModelFiles(trained: TrainedNetwork, dir: string): Promise<OutputFile[]> {
+  const graph = exportGraph(trained);
+  await initEngine();
+  const model = buildLayersModel(graph);
+  try {
+    const { json, weights } = await modelFiles(model, exportMetadata(trained));
+    return [{ path: path.join(dir, MODEL_JSON), data: json }, { path: path.join(dir, WEIGHTS_BIN), data: weights }];
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Export a trained network as a TensorFlow.js LayersModel: `dir/model.json` + `dir/weights.bin`,
+ * loadable with `tf.loadLayersModel` (Node: through a file handler such as `fileModelHandler`,
+ * or tfjs-node's `file://`; browser: over HTTP). Input: NHWC float32 RGB [N, S, S, 3] with
+ * pixels in [0, 1]; output: the logits [N, classes]. Both files are written atomically, together.
+ */
+export async function exportLayersModel(trained: TrainedNetwork, dir: string): Promise<void> {
+  writeFilesAtomic(await layersModelFiles(trained, dir));
+}
+
+/** A JSON file of an export; a missing file is an InputError (wrong folder), a damaged one a DataError. */
+export function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(`${quotePath(file)} does not exist; give the run folder of \`mfnas export\` (it holds ${what})`);
+    throw new DataError(`cannot read ${quotePath(file)} (${code ?? (e as Error).message}); check its permissions`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DataError(`${quotePath(file)} is not valid JSON; re-run \`mfnas export\``);
+  }
+}
+
+/**
+ * A tf.io handler that loads a LayersModel saved as `model.json` + weight files from disk
+ * (what tfjs-node's `file://` does, for @tensorflow/tfjs alone). Weight files must sit in
+ * the folder of model.json.
+ */
+export function fileModelHandler(modelJsonPath: string): tf.io.IOHandler {
+  return {
+    load: async () => {
+      const modelJson = readJsonFile(modelJsonPath, MODEL_JSON) as tf.io.ModelJSON;
+      if (modelJson == null || typeof modelJson !== 'object' || modelJson.modelTopology == null) {
+        throw new DataError(`${quotePath(modelJsonPath)} is not a TensorFlow.js model (no modelTopology); re-run \`mfnas export\``);
+      }
+      const dir = path.dirname(modelJsonPath);
+      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+        const buffers: ArrayBuffer[] = [];
+        for (const group of manifest) {
+          for (const p of group.paths) {
+            const file = path.join(dir, path.basename(p));
+            let bytes: Buffer;
+            try {
+              bytes = fs.readFileSync(file);
+            } catch (e) {
+              throw new DataError(`cannot read the weights ${quotePath(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); re-run \`mfnas export\``);
+            }
+            buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+          }
+        }
+        return [tf.io.getWeightSpecs(manifest), tf.io.CompositeArrayBuffer.join(buffers)];
+      });
+    },
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * Training a found architecture with NATS-Bench's recipe: `train()` (what `mfnas train` runs)
+ * and `loadTrainedNetwork()` (what export reads back from a run folder).
+ */
+export { train, loadTrainedNetwork, TrainingInterrupted, type TrainOptions, type TrainResult, type StepProgress } from './run.js';
+export { TRAIN_DEFAULTS, learningRate, type TrainRecipe } from './recipe.js';
+export { METRICS_COLUMNS, CHECKPOINT_FILE, METRICS_FILE, loadCheckpoint, type EpochMetrics, type RunSettings, type CheckpointState } from './checkpoint.js';
+export { sgdNesterovStep, type SgdSettings } from './sgd.js';
+export { updateRunningStats, BN_MOMENTUM } from './step.js';
