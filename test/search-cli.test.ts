@@ -133,3 +133,17 @@ describe('mfnas search end to end (small settings)', () => {
     }
   });
 });
+
+describe('search outputs with a proxy named like a cost column', () => {
+  it('REA on the params proxy writes one params column (cost) and one proxy_params column', async () => {
+    const out = tmp();
+    const r = await runCli(['search', '--space', 'sss', '--dataset', 'cifar10', '--algorithm', 'rea', '--proxy', 'params',
+      '--population', '4', '--tournament', '2', '--steps', '2', '--no-cache', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const file of ['scored-seed0.csv', 'pareto.csv']) {
+      const header = readFileSync(path.join(out, file), 'utf8').split('\n')[0].split(',');
+      expect(new Set(header).size, `${file}: ${header.join(',')}`).toBe(header.length);
+      expect(header).toContain('proxy_params');
+    }
+  }, 120_000);
+});

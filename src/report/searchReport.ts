@@ -299,6 +299,10 @@ export function writeSearchOutputs(dir: string, result: SearchResult, details: r
   const files: OutputFile[] = [];
   const put = (name: string, data: string) => { files.push({ path: path.join(dir, name), data }); };
   const proxies = proxiesOf(details);
+  // A proxy named like a fixed column (the `params` and `flops` proxies score the class
+  // representative) gets its own header, so no CSV has two columns of one name.
+  const FIXED = new Set(['index', 'arch', 'accuracy', 'params', 'flops', 'generation', 'score', 'front', 'seed']);
+  const proxyColumns = proxies.map((p) => (FIXED.has(p) ? `proxy_${p}` : p));
   put('result.json', resultJson(result));
   const q = (v: number | undefined) => (v === undefined ? null : v);
   for (const d of details) {
@@ -309,12 +313,12 @@ export function writeSearchOutputs(dir: string, result: SearchResult, details: r
         q(s.population?.min), q(s.population?.q1), q(s.population?.median), q(s.population?.q3), q(s.population?.max)]),
     ]));
     put(scoredFile(d.result.seed), toCsv([
-      ['index', 'arch', 'accuracy', 'params', 'flops', 'generation', 'score', ...proxies],
+      ['index', 'arch', 'accuracy', 'params', 'flops', 'generation', 'score', ...proxyColumns],
       ...d.scored.map((c) => [c.index, c.arch, c.accuracy, c.params, c.flops, c.generation, c.score, ...proxies.map((p) => c.scores[p] ?? null)]),
     ]));
   }
   put('pareto.csv', toCsv([
-    ['front', 'seed', 'index', 'arch', 'accuracy', 'params', 'flops', 'score', ...proxies],
+    ['front', 'seed', 'index', 'arch', 'accuracy', 'params', 'flops', 'score', ...proxyColumns],
     ...paretoRows(result, details).map((r) => [r.front, r.seed, r.arch.index, r.arch.arch, r.arch.accuracy, r.arch.params, r.arch.flops, r.arch.score,
       ...proxies.map((p) => r.arch.scores[p] ?? null)]),
   ]));
