@@ -228,10 +228,6 @@ export interface SearchResult {
   summary: { accuracyMean: number | null; accuracyStd: number | null; secondsMean: number };
 }
 
-/** The engine key of a scorer's evaluator (in-process or the worker pool's). */
-function engineOf(scorer: Scorer): string {
-  return scorer.engine;
-}
 
 function checkLimitsSatisfiable<A>(space: SpaceDefinition<A>, limits: Limits, dataset: DatasetRef): void {
   if (limits.maxFlops === undefined && limits.maxParams === undefined) return;
@@ -346,7 +342,7 @@ export async function runSearch(opts: {
     imageSize: isFolderDataset(dataset) ? dataset.imageSize : null, skipBad: isFolderDataset(dataset) && dataset.skipped > 0,
   };
   const environment: SearchEnvironment = {
-    mfnas: MFNAS_VERSION, engine: engineOf(scorer), node: process.version, platform: `${process.platform}-${process.arch}`,
+    mfnas: MFNAS_VERSION, engine: scorer.engine, node: process.version, platform: `${process.platform}-${process.arch}`,
     dataFingerprint: ctx.dataFingerprint,
   };
   return {
