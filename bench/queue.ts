@@ -11,9 +11,6 @@
  * Flags: --n 40 --rounds 2 --batch 128 --dataset cifar10 --workers 2; BENCH_VERBOSE=1 shows the workers' job lines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +19,7 @@ import { DEFAULT_PROXIES, type ProxyName } from '../src/proxies/registry.js';
 import { openScoringSession } from '../src/proxies/session.js';
 import { correlate, requireTable, sampleIndices, spaceSize } from '../src/report/correlate.js';
 import { openDefaultBenchmark } from '../src/report/archInfo.js';
+import { startRedis } from '../test/helpers/redisServer.js';
 import { printTable } from './common.js';
 
 const { values } = parseArgs({
@@ -38,17 +36,6 @@ const DATASET = parseDatasetName(values.dataset!);
 const PROXIES: ProxyName[] = [...DEFAULT_PROXIES, 'zico', 'params'];
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Resolves once `pattern` is in the child's stderr. */
 function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<void> {
   let text = '';
@@ -64,17 +51,8 @@ function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<vo
 async function main(): Promise<void> {
   const benchmark = requireTable('tss', openDefaultBenchmark());
   const size = spaceSize('tss', benchmark);
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), 'mfnas-bench-queue-'));
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  redis.stdout!.setEncoding('utf8');
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    redis.stdout!.on('data', (d: string) => { out += d; if (/Ready to accept connections/.test(out)) resolve(); });
-    redis.once('error', () => reject(new Error('cannot start redis-server: install it (apt-get install redis-server)')));
-  });
-  const url = `redis://127.0.0.1:${port}`;
+  const redis = await startRedis();
+  const url = redis.url;
   const workers = Array.from({ length: WORKERS }, () => spawn(process.execPath,
     ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'worker', '--queue', url, '--concurrency', '1', ...(process.env.BENCH_VERBOSE ? ['--verbose'] : [])],
     { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] }));
@@ -119,9 +97,7 @@ async function main(): Promise<void> {
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
-    redis.kill('SIGTERM');
-    await new Promise((r) => (redis.exitCode !== null ? r(null) : redis.once('exit', r)));
-    rmSync(dir, { recursive: true, force: true });
+    await redis.stop();
   }
 }
 

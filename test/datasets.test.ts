@@ -17,6 +17,9 @@ import {
   type ImageSet,
 } from '../src/datasets/index.js';
 import { loadCifar } from '../src/datasets/cifar.js';
+import { downsampleBatch } from '../src/datasets/batches.js';
+import { classNames } from '../src/datasets/classNames.js';
+import { datasetInfo, type FolderDataset } from '../src/datasets/registry.js';
 import { loadImageNet16, parseImageNet16Pickle } from '../src/datasets/imagenet16.js';
 import { ALLOWED_GLOBALS } from '../src/datasets/pickle.js';
 import { unpickle as unpickleNats } from '../src/natsbench/import/pickle.js';
@@ -487,5 +490,47 @@ describe('proxy batches', () => {
     // (identity check by hand: `not.toBe` on big objects runs a slow deep comparison)
     expect(b === a).toBe(false);
     expect(Buffer.from(b.pixels).equals(Buffer.from(a.pixels))).toBe(true);
+  });
+});
+
+describe('reduced proxy resolution', () => {
+  it('a box filter: each pixel of the 16×16 batch is the mean of its 2×2 block, per channel', () => {
+    const n = 2, r = 32;
+    const x = Float32Array.from({ length: n * r * r * 3 }, (_, i) => Math.sin(i * 0.37) * 3);
+    const batch = { x, labels: Int32Array.from([3, 7]), n, height: r, width: r, indices: Int32Array.from([0, 1]) };
+    const small = downsampleBatch(batch, 16);
+    expect([small.n, small.height, small.width, small.x.length]).toEqual([2, 16, 16, 2 * 16 * 16 * 3]);
+    expect(small.labels).toBe(batch.labels);
+    const at = (k: number, i: number, j: number, c: number) => x[((k * r + i) * r + j) * 3 + c];
+    for (const [k, i, j, c] of [[0, 0, 0, 0], [1, 15, 15, 2], [0, 7, 3, 1], [1, 0, 9, 2]]) {
+      const want = (at(k, 2 * i, 2 * j, c) + at(k, 2 * i + 1, 2 * j, c) + at(k, 2 * i, 2 * j + 1, c) + at(k, 2 * i + 1, 2 * j + 1, c)) / 4;
+      expect(small.x[((k * 16 + i) * 16 + j) * 3 + c]).toBeCloseTo(want, 6);
+    }
+    expect(downsampleBatch(batch, 32)).toBe(batch);
+    expect(() => downsampleBatch(batch, 24)).toThrow(InputError);
+  });
+});
+
+describe('class names', () => {
+  const numbered = (n: number) => Array.from({ length: n }, (_, i) => `class_${i}`);
+
+  it("reads a builtin's names file beside its binaries", () => {
+    expect(classNames('cifar10', { dataDir: DATA })).toEqual(
+      ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
+    expect(classNames({ ...datasetInfo('cifar10') }, { dataDir: DATA })[9]).toBe('truck');
+  });
+
+  it('numbers the classes without a names file (ImageNet16-120, or a data dir lacking it)', () => {
+    expect(classNames('ImageNet16-120', { dataDir: DATA })).toEqual(numbered(120));
+    expect(classNames('cifar10', { dataDir: tmp })).toEqual(numbered(10));
+    // A names file that does not list one name per class is not used.
+    mkdirSync(join(tmp, 'names', 'cifar-10-batches-bin'), { recursive: true });
+    writeFileSync(join(tmp, 'names', 'cifar-10-batches-bin', 'batches.meta.txt'), 'airplane\nautomobile\n');
+    expect(classNames('cifar10', { dataDir: join(tmp, 'names') })).toEqual(numbered(10));
+  });
+
+  it("gives a folder dataset's class folders, without a data dir", () => {
+    const folder = { kind: 'folder', name: 'pets', classes: 2, classNames: ['cat', 'dog'] } as unknown as FolderDataset;
+    expect(classNames(folder, { dataDir: join(tmp, 'missing') })).toEqual(['cat', 'dog']);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerPool, WorkerTaskError } from '../src/util/workerPool.js';
-import { planPool } from '../src/proxies/poolEvaluator.js';
+import { groupThreads, planPool } from '../src/proxies/poolEvaluator.js';
 import type { EchoTask } from './fixtures/echo-worker.js';
 
 const script = new URL('./fixtures/echo-worker.ts', import.meta.url);
@@ -102,6 +102,15 @@ describe('planPool: workers x threads from the job size alone', () => {
     expect(planPool(1, 8, true)).toEqual({ workers: 1, threads: 8 });
     expect(planPool(12, 8, true)).toEqual({ workers: 3, threads: 2 });
     expect(planPool(400, 8, true)).toEqual({ workers: 8, threads: 1 });
+  });
+
+  it('a group smaller than the pool shares out the cores the rest would leave idle', () => {
+    const pool = { workers: 2, threads: 1 };
+    expect(groupThreads(pool, 2, 1)).toBe(2); // a search step's lone fresh child gets both cores
+    expect(groupThreads(pool, 2, 2)).toBe(1);
+    expect(groupThreads(pool, 2, 9)).toBe(1);
+    expect(groupThreads({ workers: 4, threads: 2 }, 8, 2)).toBe(4);
+    expect(groupThreads({ workers: 1, threads: 2 }, 2, 5)).toBe(2); // never fewer than the plan's
   });
 
   it('without native threads, one worker per job up to one per core', () => {

@@ -45,6 +45,9 @@ function fakeScorer(accuracyOf: (arch: string) => number | null) {
       for (const p of proxies) scores[p] = acc * (p === 'intgrad_mean' ? 0.5 : 1) + 20 * hash01(`${p}${key}`);
       return { arch: key, evaluated: key, canonical: key, scores, seconds: 0, cached: false };
     },
+    async scoreMany(archs: readonly unknown[], proxies: readonly string[]) {
+      return Promise.all(archs.map((a) => this.score(a, proxies)));
+    },
   };
 }
 

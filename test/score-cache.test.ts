@@ -48,6 +48,24 @@ describe('score cache keys', () => {
     cache.close();
   });
 
+  it('scoreMany submits its evaluations with their count (cached, repeated and in-flight ones excluded)', async () => {
+    const cache = new ScoreCache(':memory:');
+    const ev = counting();
+    const hints: number[] = [];
+    const hinted: Evaluator = { ...ev, evaluate: (a, p, hint) => { hints.push(hint?.together ?? -1); return ev.evaluate(a, p); } };
+    const scorer = new Scorer(ctx, hinted, { cache });
+    await scorer.score(ARCH, ['intgrad_param']);
+    const other = '|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_1x1~2|';
+    const same = '|nor_conv_1x1~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_1x1~2|';
+    hints.length = 0;
+    const r = await scorer.scoreMany([ARCH, other, same, other], ['intgrad_param']);
+    // ARCH (and `same`, its own string) come from the cache; `other` twice is one evaluation.
+    expect(hints).toEqual([1]);
+    expect(r.map((x) => x.arch)).toEqual([ARCH, other, same, other]);
+    expect(r[1].scores).toEqual(r[3].scores);
+    cache.close();
+  });
+
   it('the data fingerprint changes with the data seed and with one pixel', () => {
     const other = createProxyContext({ space: 'tss', dataset: 'ImageNet16-120', dataDir: DATA, batchSize: 8, batches: 2, dataSeed: 1, initSeed: 0 });
     expect(other.dataFingerprint).not.toBe(ctx.dataFingerprint);

@@ -146,4 +146,35 @@ describe('search outputs with a proxy named like a cost column', () => {
       expect(header).toContain('proxy_params');
     }
   }, 120_000);
+
+  it('--screen: candidates on the cheap input, the best confirmed on the full one; recorded and repeatable', async () => {
+    const out = tmp();
+    const cache = path.join(tmp(), 'scores.sqlite');
+    const screened = ['search', '--space', 'tss', '--dataset', 'ImageNet16-120', '--batch', '8', '--batches', '2', '--screen', '2x4',
+      '--confirm', '3', '--population', '8', '--tournament', '4', '--steps', '3', '--mutations', '1', '--workers', '2',
+      '--cache', cache, '--json'];
+    const r = await runCli([...screened, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    const run = json.runs[0];
+    expect(json.settings.screen).toEqual({ batches: 2, batch: 4, resolution: null, confirm: 3 });
+    expect([json.settings.batches, json.settings.batch]).toEqual([2, 8]);
+    expect(run.confirmed).toHaveLength(3);
+    expect(run.confirmed.map((c: any) => c.arch)).toContain(run.best.arch);
+    // The answer's scores are the full input's: what `mfnas score` gives on 2 × 8 images.
+    const score = JSON.parse((await runCli(['score', '--space', 'tss', '--dataset', 'ImageNet16-120', '--batch', '8', '--batches', '2',
+      '--seed', '0', '--arch', run.best.arch, '--no-cache', '--json'])).stdout);
+    expect(run.best.scores.intgrad_param).toBe(score.scores.intgrad_param);
+    // On one thread instead of a pool (and without the cache): the same answer and confirmations, bit for bit.
+    const again = await runCli(['search', '--rerun', path.join(out, 'result.json'), '--no-cache', '--workers', '1', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).runs[0].best.arch).toBe(run.best.arch);
+    expect(JSON.parse(again.stdout).runs[0].confirmed).toEqual(run.confirmed);
+    expect(again.stderr).toMatch(/the same answer/);
+    for (const bad of [['--screen', '2by32'], ['--confirm', '3'], ['--screen', '2x4', '--algorithm', 'rea']]) {
+      const e = await runCli(['search', '--space', 'tss', '--dataset', 'ImageNet16-120', ...bad]);
+      expect(e.code, bad.join(' ')).toBe(2);
+      expect(e.stderr.trim().split('\n'), bad.join(' ')).toHaveLength(1);
+    }
+  }, 300_000);
 });

@@ -117,6 +117,40 @@ describe('MFNAS search runs', () => {
     await expect(runMfnas(problem, params)).rejects.toThrow(/relax --max-flops/);
   });
 
+  it('screened: evolves on the cheap scores, confirms the best of the history on the full input and answers among them', async () => {
+    const cheap = fakeTss();
+    const confirmedArchs: string[] = [];
+    // The full input: the same objective without the cheap input's tie-break noise, reversed in the tie-break.
+    const full = (c: TssCell): Scores => {
+      const convs = c.filter((o) => o === 'nor_conv_3x3').length;
+      return { intgrad_param: convs * 10 - (tssCellCode(c) % 7), intgrad_mean: convs };
+    };
+    const problem: SearchProblem<TssCell> = {
+      ...cheap.problem,
+      async confirmMany(archs) { for (const a of archs) confirmedArchs.push(cheap.problem.space.format(a)); return archs.map(full); },
+    };
+    const p = { population: 30, tournament: 10, steps: 40, mutations: 4, seed: 0 };
+    const out = await runMfnas(problem, { ...p, confirm: 5 });
+    expect(out.confirmed!.length).toBe(5);
+    expect(confirmedArchs.length).toBe(5);
+    // The confirmed are the history's 5 best by the rank the evolution used.
+    const all = [...out.history.values()];
+    const top5 = topByRank(combinedRanks(all.map((c) => c.scores)), 5).map((i) => all[i].key);
+    expect(out.confirmed!.map((c) => c.key)).toEqual(top5);
+    // The answer carries its full-input scores and is the paper's pick among the confirmed.
+    expect(out.confirmed!.some((c) => c.key === out.answer.key)).toBe(true);
+    expect(out.answer.scores).toEqual(full(out.answer.arch));
+    const byFull = new Map(out.confirmed!.map((c) => [c.key, c]));
+    expect(out.answer.key).toBe(mfnasAnswer(byFull).key);
+    // The evolution itself is the plain search's: same history, same cheap evaluations.
+    const plain = fakeTss();
+    const base = await runMfnas(plain.problem, p);
+    expect([...out.history.keys()]).toEqual([...base.history.keys()]);
+    expect(out.history.get(out.answer.key)!.scores).not.toEqual(out.answer.scores);
+    await expect(runMfnas(cheap.problem, { ...p, confirm: 5 })).rejects.toThrow(/confirmMany/);
+    await expect(runMfnas(problem, { ...p, confirm: 0 })).rejects.toThrow(/--confirm/);
+  });
+
   it('runs on SSS', async () => {
     const space = sssSpace();
     const problem: SearchProblem<SssChannels> = {

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { PNG } from 'pngjs';
 import { initEngine } from '../src/engine/backend.js';
 import { loadImageSet } from '../src/datasets/imageSet.js';
 import { datasetInfo } from '../src/datasets/registry.js';
@@ -20,6 +21,7 @@ import {
   CHECKPOINT_FILE, learningRate, loadCheckpoint, loadTrainedNetwork, METRICS_COLUMNS, sgdNesterovStep, train,
   updateRunningStats, type TrainOptions,
 } from '../src/train/index.js';
+import { predict } from '../src/export/predict.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/train/safetensors.js';
 import { epochOrder, plainBatch, trainBatch } from '../src/train/data.js';
 import { addRunningStats, evaluate, trainStep } from '../src/train/step.js';
@@ -259,6 +261,61 @@ describe('training a small network', () => {
     expect(r).toMatchObject({ interrupted: false, epochsDone: 2 });
     expect(checkpointTensors(straight)).toEqual(before);
   });
+});
+
+describe('an image folder with train/ only', () => {
+  const root = tmp();
+  const images = path.join(root, 'images');
+  const env = { MFNAS_IMAGE_CACHE: path.join(root, 'image-cache') };
+  const files: string[] = [];
+  beforeAll(() => {
+    // 6 airplanes and 6 cats of CIFAR-10's first training file as PNGs, and no test/ folder.
+    const bytes = fs.readFileSync(path.join(DATA, 'cifar-10-batches-bin', 'data_batch_1.bin'));
+    const names: Record<number, string> = { 0: 'airplane', 3: 'cat' };
+    const count: Record<number, number> = {};
+    for (let i = 0; files.length < 12; i++) {
+      const label = bytes[i * 3073];
+      if (!(label in names) || (count[label] = (count[label] ?? 0) + 1) > 6) continue;
+      const png = new PNG({ width: 32, height: 32 });
+      for (let p = 0; p < 1024; p++) {
+        for (let c = 0; c < 3; c++) png.data[p * 4 + c] = bytes[i * 3073 + 1 + c * 1024 + p];
+        png.data[p * 4 + 3] = 255;
+      }
+      const classDir = path.join(images, 'train', names[label]);
+      fs.mkdirSync(classDir, { recursive: true });
+      files.push(path.join(classDir, `${i}.png`));
+      fs.writeFileSync(files.at(-1)!, PNG.sync.write(png));
+    }
+  });
+
+  it('trains without evaluation (empty test columns, null in JSON, said in progress and summary), exports and predicts', async () => {
+    const out = path.join(root, 'run');
+    const r = await runCli(['train', '--space', 'sss', '--arch', ARCH, '--dataset', images, '--epochs', '1', '--batch', '8', '--out', out, '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/no test split/);
+    const json = JSON.parse(r.stdout);
+    expect(json).toMatchObject({ epochs: 1, test_acc: null, test_loss: null, settings: { testImages: 0, trainImages: 12 } });
+    expect(json.metrics).toHaveLength(1);
+    expect(json.metrics[0]).toMatchObject({ epoch: 1, test_acc: null, test_loss: null });
+    const [header, ...rows] = fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
+    expect(rows).toHaveLength(1);
+    const row = Object.fromEntries(rows[0].split(',').map((v, i) => [header.split(',')[i], v]));
+    expect(row).toMatchObject({ epoch: '1', test_loss: '', test_acc: '' });
+    expect(Number(row.train_loss)).toBeGreaterThan(0);
+
+    // A resume of the finished run prints the summary (and exports again).
+    const again = await runCli(['train', '--out', out, '--resume'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/test accuracy\s+none: no test split/);
+
+    const [p] = await predict({ model: out, images: [files[0]], top: 2 });
+    expect(p.top.map((t) => t.label).sort()).toEqual(['airplane', 'cat']);
+
+    const bad = await runCli(['train', '--space', 'sss', '--arch', ARCH, '--dataset', images, '--epochs', '1', '--test-limit', '4', '--out', path.join(root, 'bad')], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/no test\/ folder/);
+  }, 60_000);
 });
 
 describe('checkpoint format', () => {

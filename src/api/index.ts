@@ -12,10 +12,10 @@ import { resolveDataset } from '../datasets/resolve.js';
 import type { NetworkSpec } from '../networks/index.js';
 import { DEFAULT_PROXIES, parseProxyList, parseScoreSpec, scoreName, splitProxyItems, type ProxyName } from '../proxies/registry.js';
 import type { ProxyScores } from '../proxies/evaluate.js';
-import { openScoringSession } from '../proxies/session.js';
+import { openScoringSession, type ScoringSession } from '../proxies/session.js';
 import type { ScoreCache } from '../storage/scoreCache.js';
 import { describeArchitecture, openDefaultBenchmark, type ArchInfo } from '../report/archInfo.js';
-import { ALGORITHMS, parseFidelities, runSearch, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
+import { ALGORITHMS, DEFAULT_CONFIRM, parseFidelities, parseScreenInput, runSearch, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
 import type { StepRecord } from '../search/problem.js';
 import { parseArchitecture, parseSpaceName, spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
@@ -181,6 +181,13 @@ export interface SearchOptions extends ProxyInputOptions {
    * or one comma-separated string.
    */
   readonly fidelities?: readonly string[] | string;
+  /**
+   * MFNAS, multi-fidelity in cost: score the candidates on this cheaper proxy input,
+   * `'BATCHESxSIZE[@PIXELS]'` (e.g. `'2x32'`, `'2x64@16'`), and the `confirm` (default 10) best
+   * on the full one (`batch`, `batches`), where the answer is chosen. Default none: the paper's search.
+   */
+  readonly screen?: string;
+  readonly confirm?: number;
   /** Search seed (default 0). The proxy batches and weights always use seed 0, so runs share scores. */
   readonly seed?: number;
   /** Limit: millions of FLOPs. */
@@ -210,6 +217,9 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
   if (algorithm !== 'mfnas' && options.fidelities !== undefined) {
     throw new InputError(`fidelities are for algorithm 'mfnas'; ${algorithm} ranks by proxy alone (a proxy, a preset or ensemble(a,b,...))`);
   }
+  if (options.screen !== undefined && algorithm !== 'mfnas') throw new InputError(`screen is for algorithm 'mfnas'; ${algorithm} scores every candidate on one input`);
+  if (options.confirm !== undefined && options.screen === undefined) throw new InputError("confirm goes with screen: add e.g. screen: '2x32'");
+  const screen = options.screen !== undefined ? parseScreenInput(String(options.screen), options.confirm ?? DEFAULT_CONFIRM) : undefined;
   const population = positiveInt(options.population ?? SEARCH_DEFAULTS.population, 'population', 2);
   const tournament = positiveInt(options.tournament ?? SEARCH_DEFAULTS.tournament, 'tournament', 2);
   if (tournament > population) throw new InputError(`tournament (${tournament}) cannot exceed population (${population})`);
@@ -217,25 +227,30 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
     if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InputError(`${name} must be a number greater than 0, got ${quoteInput(String(v))}`);
   }
   const dataset = await datasetOf(options.dataset, options);
+  const full = { space, dataset, dataDir: options.dataDir, batch: options.batch, batches: options.batches, dataSeed: 0, initSeed: 0 };
+  // Screened: candidates on the cheap input (worker pool), confirmations on the full one (this thread).
   const session = await openScoringSession({
-    space, dataset, dataDir: options.dataDir, batch: options.batch, batches: options.batches,
-    dataSeed: 0, initSeed: 0, cache: options.cache, workers: options.workers,
+    ...full, cache: options.cache, workers: options.workers,
+    ...(screen ? { batch: screen.batch, batches: screen.batches, ...(screen.resolution !== null ? { resolution: screen.resolution } : {}) } : {}),
   });
+  let confirmSession: ScoringSession | null = null;
   try {
+    if (screen) confirmSession = await openScoringSession({ ...full, cache: session.cache ?? false, workers: 1 });
     const { result } = await runSearch({
-      scorer: session.scorer, benchmark: openDefaultBenchmark(options.dataDir),
+      scorer: session.scorer, benchmark: openDefaultBenchmark(options.dataDir), ...(confirmSession ? { confirmScorer: confirmSession.scorer } : {}),
       options: {
         algorithm, population, tournament, proxy, fidelities,
         steps: positiveInt(options.steps ?? SEARCH_DEFAULTS.steps, 'steps', 0),
         mutations: positiveInt(options.mutations ?? SEARCH_DEFAULTS.mutations, 'mutations', 0),
         samples: positiveInt(options.samples ?? SEARCH_DEFAULTS.samples, 'samples', 1),
         seed: seedOf(options.seed, 'seed'), runs: 1, timeBudget: options.timeBudget,
-        limits: { maxFlops: options.maxFlops, maxParams: options.maxParams },
+        limits: { maxFlops: options.maxFlops, maxParams: options.maxParams }, ...(screen ? { screen } : {}),
       },
       hooks: options.onStep ? { onStep: (_seed, rec, acc) => options.onStep!(rec, acc) } : undefined,
     });
     return result.runs[0];
   } finally {
+    await confirmSession?.close();
     await session.close();
   }
 }

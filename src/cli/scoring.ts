@@ -39,13 +39,14 @@ export function addScoringOptions(cmd: Command, { workers = true } = {}): Comman
  */
 export function openScoring(
   space: SpaceName, dataset: DatasetRef, flags: ScoringFlags, globals: GlobalOptions,
-  options: Pick<ScoringSessionOptions, 'onResult'> = {}, fixedSeeds?: { dataSeed: number; initSeed: number },
+  options: Pick<ScoringSessionOptions, 'onResult' | 'batch' | 'batches' | 'resolution' | 'cache' | 'workers' | 'jobs'> = {},
+  fixedSeeds?: { dataSeed: number; initSeed: number },
 ): Promise<ScoringSession> {
   return openScoringSession({
     space, dataset, dataDir: globals.dataDir, batch: flags.batch, batches: flags.batches,
     dataSeed: flags.dataSeed ?? fixedSeeds?.dataSeed ?? flags.seed,
     initSeed: flags.initSeed ?? fixedSeeds?.initSeed ?? flags.seed,
-    cache: cacheOption(flags.cache), workers: flags.workers, queue: flags.queue, onResult: options.onResult,
+    cache: cacheOption(flags.cache), workers: flags.workers, queue: flags.queue, ...options,
   });
 }
 

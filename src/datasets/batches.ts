@@ -109,3 +109,33 @@ export function normalise(set: ImageSet, indices?: ArrayLike<number>): Batch {
   }
   return { x: normaliseImages(pixels, n, res, info), labels, n, height: res, width: res, indices: idx };
 }
+
+/**
+ * The batch at a lower input resolution: each output pixel is the mean of a factor × factor
+ * block (a box filter, as torch's `avg_pool2d` / area resize does), `factor` = height / size.
+ * A cheaper proxy input for fully convolutional networks with global pooling (the NATS-Bench
+ * networks); the pixels are averaged after normalisation, which the box filter commutes with.
+ */
+export function downsampleBatch(batch: Batch, size: number): Batch {
+  if (!Number.isInteger(size) || size < 1 || batch.height % size !== 0 || batch.width % size !== 0 || batch.height !== batch.width) {
+    throw new InputError(`cannot resize ${batch.height}×${batch.width} proxy images to ${size}×${size}: use a size that divides ${batch.height} (e.g. ${batch.height / 2})`);
+  }
+  const f = batch.height / size;
+  if (f === 1) return batch;
+  const src = batch.x, w = batch.width;
+  const x = new Float32Array(batch.n * size * size * 3);
+  const inv = 1 / (f * f);
+  for (let k = 0; k < batch.n; k++) {
+    const base = k * batch.height * w * 3;
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
+        for (let c = 0; c < 3; c++) {
+          let s = 0;
+          for (let di = 0; di < f; di++) for (let dj = 0; dj < f; dj++) s += src[base + ((i * f + di) * w + (j * f + dj)) * 3 + c];
+          x[((k * size + i) * size + j) * 3 + c] = Math.fround(s * inv);
+        }
+      }
+    }
+  }
+  return { ...batch, x, height: size, width: size };
+}

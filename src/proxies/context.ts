@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Batch } from '../datasets/batches.js';
-import { DEFAULT_BATCHES, DEFAULT_BATCH_SIZE, makeProxyBatches } from '../datasets/batches.js';
+import { DEFAULT_BATCHES, DEFAULT_BATCH_SIZE, downsampleBatch, makeProxyBatches } from '../datasets/batches.js';
 import { loadImageSet } from '../datasets/imageSet.js';
 import { datasetRef, type DatasetRef } from '../datasets/registry.js';
 import type { SpaceName } from '../spaces/types.js';
@@ -31,6 +31,12 @@ export interface ProxyContextOptions {
   dataSeed?: number;
   /** Seed of the weight initialisation (default 0). */
   initSeed?: number;
+  /**
+   * Side of the proxy images (default the dataset's): a divisor of it gives box-filtered,
+   * smaller images — a cheaper fidelity (docs/fidelity.md). The data fingerprint, hence the
+   * cache key, changes with it.
+   */
+  resolution?: number;
 }
 
 /** Loads the dataset and draws the proxy batches once for a whole run. */
@@ -43,7 +49,8 @@ export function createProxyContext(o: ProxyContextOptions): ProxyContext {
   };
   const dataset = datasetRef(o.dataset);
   const set = loadImageSet(dataset, { dataDir: o.dataDir ?? undefined, split: 'train' });
-  const batches = makeProxyBatches(set, { batchSize: settings.batchSize, batches: settings.batches, seed: settings.dataSeed });
+  const drawn = makeProxyBatches(set, { batchSize: settings.batchSize, batches: settings.batches, seed: settings.dataSeed });
+  const batches = o.resolution === undefined ? drawn : drawn.map((b) => downsampleBatch(b, o.resolution!));
   return { space: o.space, dataset, settings, batches, dataFingerprint: fingerprintBatches(batches) };
 }
 

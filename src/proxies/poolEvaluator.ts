@@ -15,7 +15,7 @@ import { engineKey, resolveBackend, type ActiveBackend } from '../engine/backend
 import type { Batch } from '../datasets/batches.js';
 import type { ProxyContext } from './context.js';
 import type { ProxyName } from './registry.js';
-import type { Evaluation, Evaluator } from './scorer.js';
+import type { Evaluation, EvaluationHint, Evaluator } from './scorer.js';
 import type { ProxyTask } from './worker.js';
 
 // Under vitest/tsx this module is TypeScript and so is its worker; compiled, both are .js.
@@ -53,6 +53,15 @@ export function planPool(jobs: number, cores: number, nativeThreads: boolean): P
   if (!nativeThreads) return { workers: Math.min(c, j), threads: 1 };
   const workers = Math.min(c, Math.max(1, Math.floor(j / JOBS_PER_WORKER)));
   return { workers, threads: Math.max(1, Math.floor(c / workers)) };
+}
+
+/**
+ * Threads for each of `together` tasks submitted as a group to a pool split as `plan`: the
+ * plan's threads, or the cores shared among the group when it is smaller than the pool.
+ */
+export function groupThreads(plan: PoolPlan, cores: number, together: number): number {
+  const running = Math.max(1, Math.min(Math.floor(together), plan.workers));
+  return Math.max(plan.threads, Math.floor(cores / running));
 }
 
 /** `MFNAS_THREADS` when set to a positive integer, else null. */
@@ -93,6 +102,7 @@ export class PoolEvaluator implements Evaluator {
     private readonly cores: number,
     private readonly native: boolean,
     fixed: PoolPlan | null,
+    private readonly pinnedThreads: boolean,
   ) {
     this.current = fixed;
   }
@@ -124,7 +134,7 @@ export class PoolEvaluator implements Evaluator {
     // Every plan uses at least one worker: start it now, so that its start-up overlaps the
     // caller's (a fixed pool starts all of them).
     pool.warm(plan?.workers ?? 1);
-    return new PoolEvaluator(pool, engineKey(backend), cores, native, plan);
+    return new PoolEvaluator(pool, engineKey(backend), cores, native, plan, opts.threads !== undefined || envThreads() !== null);
   }
 
   /**
@@ -136,9 +146,22 @@ export class PoolEvaluator implements Evaluator {
     this.fix(planPool(jobs, this.cores, this.native));
   }
 
-  evaluate(arch: string, proxies: readonly ProxyName[]): Promise<Evaluation> {
+  evaluate(arch: string, proxies: readonly ProxyName[], hint?: EvaluationHint): Promise<Evaluation> {
     if (!this.current) this.fix(this.defaultPlan());
-    return this.pool.run({ arch, proxies, threads: this.current!.threads });
+    return this.pool.run({ arch, proxies, threads: this.threadsFor(hint) });
+  }
+
+  /**
+   * Threads for one task: the plan's, or — when it comes in a group smaller than the pool (a
+   * search step's one or two fresh children on a pool of one worker per core) — the group's
+   * share of the cores, so that cores the group leaves idle work on it. Decided from counts
+   * only, never timing; kernels give the same bits at any thread count. MFNAS_THREADS or a
+   * fixed `threads` pins the count.
+   */
+  private threadsFor(hint: EvaluationHint | undefined): number {
+    const plan = this.current!;
+    if (!hint || !this.native || this.pinnedThreads) return plan.threads;
+    return groupThreads(plan, this.cores, hint.together);
   }
 
   close(): Promise<void> {

@@ -25,8 +25,17 @@ export interface Evaluation {
 }
 
 /** Runs proxies on one architecture (given in canonical-representative string form). */
+/** What an evaluation is submitted with, beyond the architecture. */
+export interface EvaluationHint {
+  /**
+   * Evaluations submitted together with this one (itself included) and awaited together, as a
+   * search step's fresh children are: a pool with more cores than that gives each its share.
+   */
+  readonly together: number;
+}
+
 export interface Evaluator {
-  evaluate(arch: string, proxies: readonly ProxyName[]): Promise<Evaluation>;
+  evaluate(arch: string, proxies: readonly ProxyName[], hint?: EvaluationHint): Promise<Evaluation>;
   /** How many evaluations can usefully run at once. */
   readonly concurrency: number;
   /** Told the size of a job before it starts (a pool then splits its cores to fit). */
@@ -101,14 +110,8 @@ export class Scorer {
     return { arch: space.format(a), evaluated: space.format(space.representative(a)), canonical: space.canonical(a) };
   }
 
-  async score<A>(arch: A | string, proxies: readonly ProxyName[]): Promise<ScoredArchitecture> {
-    this.checkProxies(proxies);
-    const r = this.resolve(arch);
-    // A folder is keyed by its content fingerprint, so a changed folder never reuses old scores.
-    const key = { space: this.ctx.space, dataset: datasetKey(this.ctx.dataset), canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
-    const versions = proxies.map((p) => PROXIES[p]);
-    const cached = { ...(this.options.cache?.get(key, versions) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
-    const missing = proxies.filter((p) => !(p in cached));
+  async score<A>(arch: A | string, proxies: readonly ProxyName[], hint?: EvaluationHint): Promise<ScoredArchitecture> {
+    const { r, key, versions, cached, missing } = this.lookup(arch, proxies);
     if (missing.length === 0) {
       return { ...r, scores: pick(cached, proxies), seconds: 0, cached: true };
     }
@@ -117,7 +120,7 @@ export class Scorer {
     let pending = this.inflight.get(flightKey);
     const owner = !pending;
     if (!pending) {
-      pending = this.evaluator.evaluate(r.evaluated, missing);
+      pending = this.evaluator.evaluate(r.evaluated, missing, hint);
       this.inflight.set(flightKey, pending);
     }
     try {
@@ -135,6 +138,33 @@ export class Scorer {
     } finally {
       if (owner) this.inflight.delete(flightKey);
     }
+  }
+
+  /**
+   * Scores a set awaited together (a search step's children): the evaluations it starts are
+   * submitted with their count, so that a pool can give each one more threads when there are
+   * fewer of them than cores. Results in input order; scores never depend on the split.
+   */
+  async scoreMany<A>(archs: readonly (A | string)[], proxies: readonly ProxyName[]): Promise<ScoredArchitecture[]> {
+    const fresh = new Set<string>();
+    for (const a of archs) {
+      const { r, missing } = this.lookup(a, proxies);
+      const flightKey = `${r.canonical}|${missing.join(',')}`;
+      if (missing.length > 0 && !this.inflight.has(flightKey)) fresh.add(flightKey);
+    }
+    const hint = { together: Math.max(1, fresh.size) };
+    return Promise.all(archs.map((a) => this.score(a, proxies, hint)));
+  }
+
+  private lookup<A>(arch: A | string, proxies: readonly ProxyName[]) {
+    this.checkProxies(proxies);
+    const r = this.resolve(arch);
+    // A folder is keyed by its content fingerprint, so a changed folder never reuses old scores.
+    const key = { space: this.ctx.space, dataset: datasetKey(this.ctx.dataset), canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
+    const versions = proxies.map((p) => PROXIES[p]);
+    const cached: Record<string, number> = { ...(this.options.cache?.get(key, versions) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
+    const missing = proxies.filter((p) => !(p in cached));
+    return { r, key, versions, cached, missing };
   }
 
   /** Refuses, before any work, proxies the run's batch settings cannot support. */

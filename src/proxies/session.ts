@@ -22,6 +22,8 @@ export interface ScoringSessionOptions {
   readonly batch?: number;
   /** Number of proxy batches (default 2). */
   readonly batches?: number;
+  /** Side of the proxy images when smaller than the dataset's (box-filtered; a cheaper input). */
+  readonly resolution?: number;
   /** Seed of the proxy batches (default 0). */
   readonly dataSeed?: number;
   /** Seed of the weight initialisation (default 0). */
@@ -33,6 +35,11 @@ export interface ScoringSessionOptions {
   readonly cache?: string | false | ScoreCache;
   /** Worker threads (default one per core; 1 evaluates on the calling thread). */
   readonly workers?: number;
+  /**
+   * Architectures the session will score, when known in advance (correlate): a job one worker
+   * would serve then runs on the calling thread, without a worker's start-up.
+   */
+  readonly jobs?: number;
   /**
    * A Redis URL (redis://[user:password@]host:port[/db], rediss:// for TLS): evaluations go to
    * `mfnas worker`s through BullMQ instead of local threads (src/queue, docs/distributed.md).
@@ -52,7 +59,7 @@ export interface ScoringSession {
 export async function openScoringSession(o: ScoringSessionOptions): Promise<ScoringSession> {
   const ctx = createProxyContext({
     space: o.space, dataset: o.dataset, dataDir: o.dataDir, batchSize: o.batch, batches: o.batches,
-    dataSeed: o.dataSeed, initSeed: o.initSeed,
+    dataSeed: o.dataSeed, initSeed: o.initSeed, ...(o.resolution !== undefined ? { resolution: o.resolution } : {}),
   });
   const owned = o.cache === false || o.cache instanceof ScoreCache ? null : new ScoreCache(o.cache ?? defaultCachePath());
   const cache = o.cache instanceof ScoreCache ? o.cache : owned;
@@ -61,7 +68,7 @@ export async function openScoringSession(o: ScoringSessionOptions): Promise<Scor
       'its old scores are set aside (table scores_v1) and will be recomputed\n');
   }
   try {
-    const evaluator = await createEvaluator(ctx, { workers: o.workers, queue: o.queue });
+    const evaluator = await createEvaluator(ctx, { workers: o.workers, queue: o.queue, jobs: o.jobs });
     const scorer = new Scorer(ctx, evaluator, { onResult: o.onResult, cache });
     return {
       scorer, cache, evaluator,

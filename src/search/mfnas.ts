@@ -19,9 +19,16 @@ export interface MfnasParams {
   readonly seed: number;
   /** What the rank combines, fidelity 1 first (default the paper's intgrad_param, intgrad_mean). */
   readonly fidelities?: readonly ScoreSpec[];
+  /**
+   * Multi-fidelity in cost: `problem.scoreMany` scores on a cheap proxy input and, when the
+   * evolution ends, the `confirm` best of the history by that rank are scored again on the full
+   * input (`problem.confirmMany`); the answer is chosen among those by the paper's rule.
+   * Absent: the paper's search, every candidate on the full input.
+   */
+  readonly confirm?: number;
 }
 
-export const MFNAS_DEFAULTS: Omit<MfnasParams, 'seed'> = { population: 100, tournament: 25, steps: 100, mutations: 4 };
+export const MFNAS_DEFAULTS: Omit<MfnasParams, 'seed' | 'fidelities' | 'confirm'> = { population: 100, tournament: 25, steps: 100, mutations: 4 };
 
 /** Random feasible, distinct architectures (throws when the space cannot provide them). */
 export async function initialPopulation<A>(problem: SearchProblem<A>, rng: Rng, size: number): Promise<Candidate<A>[]> {
@@ -114,7 +121,24 @@ export async function runMfnas<A>(problem: SearchProblem<A>, params: MfnasParams
     population.push(...survivors);
     record(step);
   }
-  return { answer: mfnasAnswer(history, fidelities), history, steps: records, stoppedEarly };
+  if (params.confirm === undefined) return { answer: mfnasAnswer(history, fidelities), history, steps: records, stoppedEarly };
+  const confirmed = await confirmBest(problem, history, fidelities, params.confirm);
+  return { answer: mfnasAnswer(confirmed, fidelities), history, steps: records, stoppedEarly, confirmed: [...confirmed.values()] };
+}
+
+/**
+ * The `count` best of the history by the (cheap) combined rank, scored again on the full input:
+ * candidates carrying their full-input scores, keyed as in the history.
+ */
+export async function confirmBest<A>(
+  problem: SearchProblem<A>, history: ReadonlyMap<string, Candidate<A>>, fidelities: readonly ScoreSpec[], count: number,
+): Promise<Map<string, Candidate<A>>> {
+  if (!problem.confirmMany) throw new Error('a search confirming its best needs problem.confirmMany');
+  if (!Number.isInteger(count) || count < 1) throw new InputError(`--confirm must be a positive integer, got ${count}`);
+  const all = [...history.values()];
+  const best = topByRank(combinedRanks(all.map((c) => c.scores), fidelities), count).map((i) => all[i]);
+  const scores = await problem.confirmMany(best.map((c) => c.arch));
+  return new Map(best.map((c, i) => [c.key, { ...c, scores: scores[i] }]));
 }
 
 /**

@@ -13,6 +13,8 @@ export interface SearchProblem<A> {
   feasible(arch: A): boolean;
   /** Scores with the proxies the algorithm asked for, concurrently where possible. */
   scoreMany(archs: readonly A[]): Promise<Scores[]>;
+  /** The same proxies on the full proxy input, when `scoreMany` uses a cheaper one (MFNAS `confirm`). */
+  confirmMany?(archs: readonly A[]): Promise<Scores[]>;
 }
 
 export interface Limits {
@@ -48,6 +50,8 @@ export interface SearchOutcome<A> {
   readonly steps: readonly StepRecord[];
   /** True when the time budget ended the search early. */
   readonly stoppedEarly: boolean;
+  /** MFNAS `confirm`: the candidates rescored on the full input, with those scores (the answer is one of them). */
+  readonly confirmed?: ReadonlyArray<Candidate<A>>;
 }
 
 export interface SearchHooks {

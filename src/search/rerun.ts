@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { MFNAS_FIDELITIES, parseScoreSpec, scoreName } from '../proxies/registry.js';
 import { parseSpaceName } from '../spaces/index.js';
 import { DataError, quotePath } from '../util/errors.js';
-import { ALGORITHMS, parseFidelities, parseObjectives, type SearchEnvironment, type SearchSettings } from './run.js';
+import { ALGORITHMS, parseScreenInput, parseFidelities, parseObjectives, type SearchEnvironment, type SearchSettings } from './run.js';
 
 export interface RecordedSearch {
   settings: SearchSettings;
@@ -55,12 +55,19 @@ export function readRecordedSearch(file: string): RecordedSearch {
     if (!Array.isArray(s.fidelities) || !s.fidelities.every((f: unknown) => typeof f === 'string')) throw bad('fidelities');
     try { fidelities = parseFidelities(s.fidelities).map(scoreName); } catch { throw bad('fidelities'); }
   }
+  let screen: SearchSettings['screen'] = null;
+  if (s.screen !== null && s.screen !== undefined) {
+    const r = s.screen;
+    try {
+      screen = parseScreenInput(`${r.batches}x${r.batch}${r.resolution !== null && r.resolution !== undefined ? `@${r.resolution}` : ''}`, r.confirm);
+    } catch { throw bad('screen'); }
+  }
   if (s.objectives !== null && s.objectives !== undefined) {
     try { parseObjectives(String(s.objectives)); } catch { throw bad('objectives'); }
   }
   const settings: SearchSettings = {
     space: parseSpaceName(String(s.space)), dataset: s.dataset, algorithm: s.algorithm, population: int('population', 2),
-    tournament: int('tournament', 2), steps: int('steps', 0), mutations: int('mutations', 0), samples: int('samples', 1), proxy, fidelities,
+    tournament: int('tournament', 2), steps: int('steps', 0), mutations: int('mutations', 0), samples: int('samples', 1), proxy, fidelities, screen,
     objectives: s.objectives ?? null, maxFlops: num('maxFlops'), maxParams: num('maxParams'), seed: int('seed', 0), runs: int('runs', 1),
     timeBudget: num('timeBudget'), batch: int('batch', 1), batches: int('batches', 1), dataSeed: int('dataSeed', 0), initSeed: int('initSeed', 0),
     imageSize: s.imageSize === null || s.imageSize === undefined ? null : int('imageSize', 8), skipBad: s.skipBad === true,

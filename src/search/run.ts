@@ -56,6 +56,13 @@ export interface SearchOptions {
    * `ensemble(...)`, as text). Default the paper's intgrad_param, intgrad_mean.
    */
   readonly fidelities: readonly string[];
+  /**
+   * MFNAS, multi-fidelity in cost: the evolution scores every candidate on this cheaper proxy
+   * input (fewer or smaller images; `runSearch`'s `scorer` must be on it), and the `confirm`
+   * best of the history are scored again on the full input (`confirmScorer`), where the answer
+   * is chosen. Absent: the paper's search.
+   */
+  readonly screen?: ScreenSettings;
   readonly limits: Limits;
   readonly seed: number;
   readonly runs: number;
@@ -66,6 +73,35 @@ export interface SearchOptions {
    * history (`RunResult.pareto`). The search itself is unchanged.
    */
   readonly objective?: CostObjective;
+}
+
+/** A screened search's cheap proxy input and how many of its best are confirmed. */
+export interface ScreenSettings {
+  readonly batches: number;
+  readonly batch: number;
+  /** Side of the proxy images (null: the dataset's own). */
+  readonly resolution: number | null;
+  readonly confirm: number;
+}
+
+/** Candidates a screened search confirms on the full input unless told (`--confirm`). */
+export const DEFAULT_CONFIRM = 10;
+
+/**
+ * `--screen BATCHESxSIZE[@PIXELS]` (e.g. `2x32`, `2x64@16`): the cheap proxy input of a
+ * screened search. Throws an InputError naming the form otherwise.
+ */
+export function parseScreenInput(text: string, confirm = DEFAULT_CONFIRM): ScreenSettings {
+  const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*(?:@\s*(\d+))?\s*$/i.exec(text);
+  const ok = m && Number(m[1]) >= 1 && Number(m[2]) >= 1 && (m[3] === undefined || Number(m[3]) >= 1);
+  if (!ok) throw new InputError(`--screen ${quoteInput(text)} is not a proxy input: use BATCHESxSIZE[@PIXELS], e.g. 2x32 or 2x64@16`);
+  if (!Number.isInteger(confirm) || confirm < 1) throw new InputError(`--confirm must be a positive integer, got ${quoteInput(String(confirm))}`);
+  return { batches: Number(m![1]), batch: Number(m![2]), resolution: m![3] === undefined ? null : Number(m![3]), confirm };
+}
+
+/** `2×32` or `2×64 @ 16 px`. */
+export function screenLabel(s: Omit<ScreenSettings, 'confirm'>): string {
+  return `${s.batches} × ${s.batch}${s.resolution !== null ? ` @ ${s.resolution} px` : ''}`;
 }
 
 export const SEARCH_DEFAULTS: Omit<SearchOptions, 'limits'> = {
@@ -102,6 +138,8 @@ export interface RunResult {
   /** With `objective`: the Pareto set of the run's history, search score against that cost, cheapest first. */
   pareto?: RankedArch[];
   evaluated: number;
+  /** A screened run: the best of its history rescored on the full input (the answer is one of them). */
+  confirmed?: ArchSummary[];
   seconds: number;
   proxySeconds: number;
   stoppedEarly: boolean;
@@ -136,6 +174,8 @@ export interface SearchSettings {
   proxy: string;
   /** MFNAS's fidelities, fidelity 1 first (absent from result.json files of earlier versions: the paper's). */
   fidelities: string[];
+  /** A screened MFNAS search's cheap input (`batch`/`batches` are then the full, confirming input); null: none. */
+  screen: ScreenSettings | null;
   objectives: string | null;
   maxFlops: number | null;
   maxParams: number | null;
@@ -249,7 +289,10 @@ export interface SearchRunHooks {
 
 /** Runs the search `runs` times (seeds seed, seed+1, …). */
 export async function runSearch(opts: {
+  /** Scores the search's candidates (with `options.screen`: on the cheap input). */
   scorer: Scorer; benchmark: Benchmark | null; options: SearchOptions; hooks?: SearchRunHooks;
+  /** With `options.screen`: scores on the full input, for the confirmations. */
+  confirmScorer?: Scorer;
 }): Promise<{ result: SearchResult; details: RunDetail[] }> {
   const { scorer, benchmark, options } = opts;
   const { space: spaceName, dataset } = scorer.ctx;
@@ -267,6 +310,9 @@ export async function runSearch(opts: {
   const proxySpec = parseScoreSpec(options.proxy);
   // Per-network scores only: set proxies are computed from them over the sets compared.
   const proxies: ProxyName[] = [...new Set((options.algorithm === 'mfnas' ? fidelities : [proxySpec]).flatMap(scoreComponents))];
+  if (options.screen && options.algorithm !== 'mfnas') throw new InputError(`--screen is for --algorithm mfnas; ${options.algorithm} has none`);
+  const confirmScorer = opts.confirmScorer;
+  if ((options.screen !== undefined) !== (confirmScorer !== undefined)) throw new Error('internal: a screened search needs a confirming scorer, and only it');
   const costCache = new Map<string, { flops: number; params: number }>();
   const cost = (a: unknown) => {
     const key = space.format(a);
@@ -281,7 +327,8 @@ export async function runSearch(opts: {
       return (options.limits.maxFlops === undefined || c.flops <= options.limits.maxFlops) &&
         (options.limits.maxParams === undefined || c.params <= options.limits.maxParams);
     },
-    scoreMany: async (archs) => (await Promise.all(archs.map((a) => scorer.score(a, proxies)))).map((r) => r.scores),
+    scoreMany: async (archs) => (await scorer.scoreMany(archs, proxies)).map((r) => r.scores),
+    ...(confirmScorer ? { confirmMany: async (archs: readonly unknown[]) => (await confirmScorer.scoreMany(archs, proxies)).map((r) => r.scores) } : {}),
   };
   const summarize = (c: Candidate<unknown>): ArchSummary => {
     const index = indexOf(c.arch);
@@ -295,6 +342,7 @@ export async function runSearch(opts: {
     const seed = options.seed + r;
     const t0 = performance.now();
     const proxyBefore = scorer.proxySeconds;
+    const confirmBefore = confirmScorer?.proxySeconds ?? 0;
     const budgetMs = options.timeBudget !== undefined ? options.timeBudget * 60_000 : Infinity;
     const steps: StepDetail[] = [];
     const hooks = {
@@ -309,7 +357,10 @@ export async function runSearch(opts: {
     };
     let outcome: SearchOutcome<unknown>;
     if (options.algorithm === 'mfnas') {
-      outcome = await runMfnas(problem, { population: options.population, tournament: options.tournament, steps: options.steps, mutations: options.mutations, seed, fidelities }, hooks);
+      outcome = await runMfnas(problem, {
+        population: options.population, tournament: options.tournament, steps: options.steps, mutations: options.mutations, seed, fidelities,
+        ...(options.screen ? { confirm: options.screen.confirm } : {}),
+      }, hooks);
     } else if (options.algorithm === 'rea') {
       outcome = await runRea(problem, { population: options.population, tournament: options.tournament, steps: options.steps, proxy: proxySpec, seed }, hooks);
     } else {
@@ -322,7 +373,8 @@ export async function runSearch(opts: {
       seed, best: summarize(outcome.answer),
       ...(options.objective ? { pareto: paretoSet(scored, options.objective) } : {}),
       evaluated: outcome.history.size,
-      seconds: (performance.now() - t0) / 1000, proxySeconds: scorer.proxySeconds - proxyBefore,
+      ...(outcome.confirmed ? { confirmed: outcome.confirmed.map(summarize) } : {}),
+      seconds: (performance.now() - t0) / 1000, proxySeconds: scorer.proxySeconds - proxyBefore + (confirmScorer ? confirmScorer.proxySeconds - confirmBefore : 0),
       stoppedEarly: outcome.stoppedEarly,
     };
     details.push({ result, steps, scored });
@@ -331,11 +383,13 @@ export async function runSearch(opts: {
   const accs = runs.map((r) => r.best.accuracy).filter((a): a is number => a !== null);
   const mean = accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : null;
   const std = mean !== null ? Math.sqrt(accs.reduce((s, a) => s + (a - mean) ** 2, 0) / accs.length) : null;
-  const ctx = scorer.ctx;
+  // A screened search records its full input as batch/batches (the screen's is in `screen`).
+  const ctx = (confirmScorer ?? scorer).ctx;
   const settings: SearchSettings = {
     space: spaceName, dataset: datasetLabel(dataset), algorithm: options.algorithm, population: options.population,
     tournament: options.tournament, steps: options.steps, mutations: options.mutations, samples: options.samples,
-    proxy: scoreName(proxySpec), fidelities: fidelities.map(scoreName), objectives: options.objective ? `proxy,${options.objective}` : null,
+    proxy: scoreName(proxySpec), fidelities: fidelities.map(scoreName),
+    screen: options.screen ?? null, objectives: options.objective ? `proxy,${options.objective}` : null,
     maxFlops: options.limits.maxFlops ?? null, maxParams: options.limits.maxParams ?? null,
     seed: options.seed, runs: options.runs, timeBudget: options.timeBudget ?? null,
     batch: ctx.settings.batchSize, batches: ctx.settings.batches, dataSeed: ctx.settings.dataSeed, initSeed: ctx.settings.initSeed,

@@ -33,7 +33,7 @@ export interface RunSettings extends TrainRecipe {
   readonly dataset: string;
   /** Training images used (the first N of the split). */
   readonly trainImages: number;
-  /** Test images evaluated after each epoch (the first N of the split). */
+  /** Test images evaluated after each epoch (the first N of the split); 0 for a folder without test/. */
   readonly testImages: number;
 }
 
@@ -45,9 +45,10 @@ export interface EpochMetrics {
   readonly train_loss: number;
   /** % on the augmented training batches, in training mode (as NATS-Bench reports it). */
   readonly train_acc: number;
-  readonly test_loss: number;
-  /** % on the test images, evaluation mode. */
-  readonly test_acc: number;
+  /** Null (an empty cell in metrics.csv) without a test split. */
+  readonly test_loss: number | null;
+  /** % on the test images, evaluation mode; null without a test split. */
+  readonly test_acc: number | null;
   /** Wall-clock seconds of the epoch: training steps plus test evaluation. */
   readonly seconds: number;
 }
@@ -65,8 +66,8 @@ export interface CheckpointState {
   /** Sums over the completed steps of the current epoch (loss·images, hits, images, seconds). */
   readonly partial: { readonly lossSum: number; readonly correct: number; readonly seen: number; readonly seconds: number };
   readonly metrics: readonly EpochMetrics[];
-  /** SHA-256 of the training and test images used (data.ts). */
-  readonly fingerprint: { readonly train: string; readonly test: string };
+  /** SHA-256 of the training and test images used (data.ts); test null without a test split. */
+  readonly fingerprint: { readonly train: string; readonly test: string | null };
   /** The dataset as the network was built for it: a builtin's name, or the folder dataset's value (plain data). */
   readonly datasetRef: DatasetName | FolderDataset;
   readonly labels: readonly string[];

@@ -17,9 +17,9 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   builtinName, datasetInfo, datasetLabel, datasetRef, isFolderDataset, type DatasetName, type DatasetRef, type FolderDataset,
 } from '../datasets/registry.js';
+import { classNames } from '../datasets/classNames.js';
 import { resolveDatasetRef } from '../datasets/resolve.js';
 import { loadImageSet, type ImageSet } from '../datasets/imageSet.js';
-import { requireDataDir } from '../datasets/dataDir.js';
 import { activeBackend, engineKey, initEngine, nativeOrNotice } from '../engine/backend.js';
 import { initNetwork, type NetworkParams } from '../networks/init.js';
 import { buildNetworkSpec } from '../networks/index.js';
@@ -37,7 +37,6 @@ import {
   type Checkpoint, type CheckpointState, type EpochMetrics, type RunSettings,
 } from './checkpoint.js';
 import { batchesPerEpoch, epochOrder, imageFingerprint, plainBatch, trainBatch, type ImageFormat } from './data.js';
-import { classNames } from './labels.js';
 import { learningRate, TRAIN_DEFAULTS } from './recipe.js';
 import { sgdNesterovStep } from './sgd.js';
 import { addRunningStats, evaluate, trainableNames, trainStep } from './step.js';
@@ -65,7 +64,7 @@ export interface TrainOptions {
   readonly seed?: number;
   /** Train on the first N training images only (default all). */
   readonly limit?: number;
-  /** Evaluate on the first N test images only (default all). */
+  /** Evaluate on the first N test images only (default all). Refused for a folder without test/, which trains without evaluation. */
   readonly testLimit?: number;
   /** Continue the run in `out` from its checkpoint. Settings left out are taken from it; given ones must match. */
   readonly resume?: boolean;
@@ -78,11 +77,14 @@ export interface TrainOptions {
   readonly dataDir?: string;
   /** Stop cleanly: the current step finishes, a checkpoint is saved and `train` resolves with `interrupted`. */
   readonly signal?: AbortSignal;
-  /** Once, before the first step this call runs (`step` = completed steps of the run). */
-  readonly onStart?: (p: { readonly step: number; readonly totalSteps: number }) => void;
+  /**
+   * Once, before the first step this call runs (`step` = completed steps of the run;
+   * `testImages` = images evaluated after each epoch, 0 for a folder without a test split).
+   */
+  readonly onStart?: (p: { readonly step: number; readonly totalSteps: number; readonly testImages: number }) => void;
   /** After every step. */
   readonly onStep?: (p: StepProgress) => void;
-  /** After every epoch's evaluation and checkpoint. */
+  /** After every epoch's evaluation and checkpoint (test_loss / test_acc null without a test split). */
   readonly onEpoch?: (row: EpochMetrics, timing: { trainSeconds: number; evalSeconds: number }) => void;
 }
 
@@ -163,7 +165,8 @@ interface Prepared {
   index: number | null;
   benchmarkAccuracy: number | null;
   train: ImageSet;
-  test: ImageSet;
+  /** Null for a folder dataset without test/: the run trains without evaluation. */
+  test: ImageSet | null;
   format: ImageFormat;
   labels: string[];
   datasetRef: DatasetName | FolderDataset;
@@ -180,13 +183,23 @@ async function prepare(o: TrainOptions, previous: RunSettings | null): Promise<P
   // The architecture (and its index) does not depend on the dataset; the benchmark accuracy
   // exists for the NATS-Bench datasets only.
   const described = describeArchitecture({ space, dataset: builtin ?? 'cifar10', arch: archGiven, benchmark: openDefaultBenchmark(o.dataDir) });
-  const dataDir = isFolderDataset(dataset) ? dataset.dir : requireDataDir({ dataDir: o.dataDir });
   const train = loadImageSet(dataset, { split: 'train', dataDir: o.dataDir });
-  const test = loadImageSet(dataset, { split: 'test', dataDir: o.dataDir });
+  // A builtin always has its test split; a folder may hold train/ only, and then the run
+  // trains without evaluation (settings.testImages 0, empty test columns).
+  const test = isFolderDataset(dataset) && dataset.counts.test === null ? null : loadImageSet(dataset, { split: 'test', dataDir: o.dataDir });
+  if (!test && o.testLimit !== undefined) {
+    throw new InputError(`--test-limit ${o.testLimit}: ${quotePath(datasetLabel(dataset))} has no test/ folder to evaluate on; leave --test-limit out, or add DIR/test/<class>/ images`);
+  }
+  if (p && (p.testImages === 0) !== (test === null)) {
+    throw new DataError(
+      `${quotePath(datasetLabel(dataset))} ${test ? 'now has' : 'no longer has'} a test/ folder, unlike when the run in ${quotePath(path.resolve(o.out))} started; ` +
+        `restore the folder as it was, or train into a new --out folder`,
+    );
+  }
   const trainImages = intSetting(given(o.limit, p?.trainImages ?? train.n), 'limit (training images)', 1);
-  const testImages = intSetting(given(o.testLimit, p?.testImages ?? test.n), 'test limit (test images)', 1);
-  if (trainImages > train.n) throw new InputError(`--limit ${trainImages} is more than the ${train.n} training images of ${dataset}; lower it`);
-  if (testImages > test.n) throw new InputError(`--test-limit ${testImages} is more than the ${test.n} test images of ${dataset}; lower it`);
+  const testImages = test ? intSetting(given(o.testLimit, p?.testImages ?? test.n), 'test limit (test images)', 1) : 0;
+  if (trainImages > train.n) throw new InputError(`--limit ${trainImages} is more than the ${train.n} training images of ${datasetLabel(dataset)}; lower it`);
+  if (test && testImages > test.n) throw new InputError(`--test-limit ${testImages} is more than the ${test.n} test images of ${datasetLabel(dataset)}; lower it`);
   const settings: RunSettings = {
     space, arch: described.arch, dataset: datasetLabel(dataset),
     epochs: intSetting(given(o.epochs, p?.epochs ?? TRAIN_DEFAULTS.epochs), 'epochs', 1, 100_000),
@@ -211,7 +224,7 @@ async function prepare(o: TrainOptions, previous: RunSettings | null): Promise<P
   const info = datasetInfo(dataset);
   const format: ImageFormat = { resolution: info.resolution, cropPadding: info.cropPadding, mean: info.mean, std: info.std };
   const spec = buildNetworkSpec(space, described.arch, dataset);
-  const labels = isFolderDataset(dataset) ? [...dataset.classNames] : classNames(info.name, spec.classes, dataDir);
+  const labels = classNames(dataset, { dataDir: o.dataDir });
   return {
     settings, spec, index: described.index, benchmarkAccuracy: builtin ? described.accuracy : null, train, test, format, labels,
     datasetRef: datasetRef(dataset),
@@ -279,7 +292,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   const prep = await prepare(options, checkpoint?.state.settings ?? null);
   const { settings, spec, train: trainSet, test: testSet, format } = prep;
-  const fingerprint = { train: imageFingerprint(trainSet, settings.trainImages), test: imageFingerprint(testSet, settings.testImages) };
+  const fingerprint = { train: imageFingerprint(trainSet, settings.trainImages), test: testSet ? imageFingerprint(testSet, settings.testImages) : null };
   if (checkpoint) {
     for (const split of ['train', 'test'] as const) {
       if (checkpoint.state.fingerprint[split] !== fingerprint[split]) {
@@ -336,7 +349,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     benchmarkAccuracy: prep.benchmarkAccuracy, checkpoint: checkpointPath(out), exported, seconds: (performance.now() - t0) / 1000,
   });
 
-  options.onStart?.({ step: state.epoch * stepsPerEpoch + state.step, totalSteps: settings.epochs * stepsPerEpoch });
+  options.onStart?.({ step: state.epoch * stepsPerEpoch + state.step, totalSteps: settings.epochs * stepsPerEpoch, testImages: settings.testImages });
   while (state.epoch < settings.epochs) {
     const epoch = state.epoch;
     const lr = learningRate(settings.lr, epoch, settings.epochs);
@@ -366,11 +379,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     const trainSeconds = seconds;
     const e0 = performance.now();
-    const ev = evaluate(spec, params, settings.testImages, evalBatch, (start, count) => plainBatch(testSet, format, start, count));
+    const ev = testSet ? evaluate(spec, params, settings.testImages, evalBatch, (start, count) => plainBatch(testSet, format, start, count)) : null;
     const evalSeconds = (performance.now() - e0) / 1000;
     const row: EpochMetrics = {
       epoch: epoch + 1, lr, train_loss: lossSum / seen, train_acc: (100 * correct) / seen,
-      test_loss: ev.loss, test_acc: ev.accuracy, seconds: trainSeconds + evalSeconds,
+      test_loss: ev?.loss ?? null, test_acc: ev?.accuracy ?? null, seconds: trainSeconds + evalSeconds,
     };
     state = {
       ...state, epoch: epoch + 1, step: 0, sgdSteps, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },

@@ -87,7 +87,7 @@ export function registerCorrelateCommand(program: Command): void {
     const columns = [...proxies, ...sets.map((s) => s.name)];
     const progress = new Progress('correlate', { itemName: 'archs' });
     const session = await openScoring(opts.space, opts.dataset, opts, globals, {
-      onResult: (_r, done, total) => progress.update(done, total),
+      onResult: (_r, done, total) => progress.update(done, total), jobs: new Set(indices).size,
     });
     try {
       const result = await correlate({ scorer: session.scorer, benchmark, indices, proxies, sets });

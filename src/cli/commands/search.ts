@@ -5,7 +5,7 @@ import { searchOutputNames, writeSearchOutputs } from '../../report/searchReport
 import { MFNAS_FIDELITIES, parseScoreSpec, scoreName, splitProxyItems } from '../../proxies/registry.js';
 import { compareRerun, readRecordedSearch } from '../../search/rerun.js';
 import {
-  ALGORITHMS, parseFidelities, parseObjectives, runSearch, SEARCH_DEFAULTS, searchScoreName, type Algorithm, type CostObjective, type SearchResult,
+  ALGORITHMS, parseFidelities, parseObjectives, runSearch, SEARCH_DEFAULTS, searchScoreName, type Algorithm, type CostObjective, type SearchResult, DEFAULT_CONFIRM, parseScreenInput, screenLabel,
 } from '../../search/run.js';
 import { checkOutputDir } from '../../util/atomicWrite.js';
 import { InputError, quoteInput } from '../../util/errors.js';
@@ -19,7 +19,7 @@ import { queueOption } from './worker.js';
 
 interface SearchFlags extends ScoringFlags, DatasetFlags {
   space: 'tss' | 'sss'; algorithm: Algorithm; population: number; tournament: number; steps: number;
-  mutations: number; samples: number; proxy: string; fidelities: string; maxFlops?: number; maxParams?: number; runs: number;
+  mutations: number; samples: number; proxy: string; fidelities: string; screen?: string; confirm: number; maxFlops?: number; maxParams?: number; runs: number;
   timeBudget?: number; objectives?: CostObjective; out?: string; json?: boolean; rerun?: string;
 }
 
@@ -35,7 +35,8 @@ export function formatSearchResult(result: SearchResult, out?: string): string {
   const fidelities = s.fidelities ?? MFNAS_FIDELITIES;
   const nonDefault = s.algorithm === 'mfnas' && fidelities.join(',') !== MFNAS_FIDELITIES.join(',');
   const limits = [s.maxFlops !== null ? `≤ ${s.maxFlops} M FLOPs` : '', s.maxParams !== null ? `≤ ${s.maxParams} params` : ''].filter(Boolean).join(', ');
-  lines.push(`${s.algorithm.toUpperCase()} search on ${s.space.toUpperCase()} / ${s.dataset} · ${what}${nonDefault ? ` · fidelities ${fidelities.join(' + ')}` : ''}${limits ? ` · ${limits}` : ''} · ` +
+  const screen = s.screen ? ` · screened on ${screenLabel(s.screen)} images, best ${s.screen.confirm} confirmed` : '';
+  lines.push(`${s.algorithm.toUpperCase()} search on ${s.space.toUpperCase()} / ${s.dataset} · ${what}${nonDefault ? ` · fidelities ${fidelities.join(' + ')}` : ''}${screen}${limits ? ` · ${limits}` : ''} · ` +
     `${s.batches} × ${s.batch} images · ${plural(result.runs.length, 'run')}`);
   lines.push('');
   lines.push(table(['seed', 'index', 'accuracy %', 'params M', 'FLOPs M', 'scored', 'seconds', 'answer'],
@@ -43,6 +44,7 @@ export function formatSearchResult(result: SearchResult, out?: string): string {
       fmtParamsM(r.best.params), fmtMillions(r.best.flops), String(r.evaluated), fmtSeconds(r.seconds) + (r.stoppedEarly ? '*' : ''), r.best.arch])).trimEnd());
   const notes: string[] = [];
   if (result.runs.some((r) => r.stoppedEarly)) notes.push('* stopped by the time budget');
+  if (s.screen) notes.push(`scored = on the screen's input; the answer is the best of the ${s.screen.confirm} confirmed on ${s.batches} × ${s.batch} images`);
   if (result.summary.accuracyMean !== null && result.runs.length > 1) {
     notes.push(`mean accuracy ${fmtAccuracy(result.summary.accuracyMean)} ± ${fmtAccuracy(result.summary.accuracyStd)} %`);
   }
@@ -83,6 +85,10 @@ export function registerSearchCommand(program: Command): void {
       .argParser(plainText('--proxy', 400, 'a proxy name (see --help)')))
     .addOption(new Option('--fidelities <a,b>', 'MFNAS: the fidelities its rank combines, fidelity 1 first (each a proxy, a preset or ensemble(...))')
       .default(d.fidelities.join(',')).argParser(proxyListText('--fidelities')))
+    .addOption(new Option('--screen <BxS[@px]>', 'MFNAS, multi-fidelity in cost: score candidates on this cheaper proxy input (e.g. 2x32, 2x64@16), then the --confirm best on the full one')
+      .argParser((text: string) => { parseScreenInput(text); return text; }))
+    .addOption(new Option('--confirm <k>', 'with --screen: candidates rescored on the full input, the answer chosen among them')
+      .default(DEFAULT_CONFIRM).argParser(parseIntFlag('confirm', { min: 1, max: 10_000 })))
     .addOption(new Option('--max-flops <mflops>', 'limit: millions of FLOPs').argParser(parseNumberFlag('max-flops', { positive: true })))
     .addOption(new Option('--max-params <n>', 'limit: parameters').argParser(parseNumberFlag('max-params', { positive: true })))
     .addOption(new Option('--objectives <list>', 'proxy,flops or proxy,params: also return the Pareto set of the search history (score against cost)')
@@ -108,7 +114,8 @@ export function registerSearchCommand(program: Command): void {
       Object.assign(opts, {
         space: r.space, dataset: r.dataset, imageSize: r.imageSize ?? undefined, skipBad: r.skipBad, algorithm: r.algorithm,
         population: r.population, tournament: r.tournament, steps: r.steps, mutations: r.mutations, samples: r.samples, proxy: r.proxy,
-        fidelities: r.fidelities.join(','),
+        fidelities: r.fidelities.join(','), screen: r.screen ? `${r.screen.batches}x${r.screen.batch}${r.screen.resolution !== null ? `@${r.screen.resolution}` : ''}` : undefined,
+        confirm: r.screen?.confirm ?? DEFAULT_CONFIRM,
         maxFlops: r.maxFlops ?? undefined, maxParams: r.maxParams ?? undefined, runs: r.runs, timeBudget: r.timeBudget ?? undefined,
         objectives: r.objectives ? parseObjectives(r.objectives) : undefined, seed: r.seed, batch: r.batch, batches: r.batches,
         dataSeed: r.dataSeed, initSeed: r.initSeed,
@@ -120,6 +127,10 @@ export function registerSearchCommand(program: Command): void {
       throw new InputError(`--fidelities is for --algorithm mfnas; ${opts.algorithm} ranks by --proxy alone (a proxy, a preset or ensemble(a,b,...))`);
     }
     if (opts.tournament > opts.population) throw new InputError(`--tournament (${opts.tournament}) cannot exceed --population (${opts.population})`);
+    const screen = opts.screen !== undefined ? parseScreenInput(opts.screen, opts.confirm) : undefined;
+    if (screen && opts.algorithm !== 'mfnas') throw new InputError(`--screen is for --algorithm mfnas; ${opts.algorithm} scores every candidate on one input`);
+    if (screen && opts.queue) throw new InputError('--screen cannot be combined with --queue yet: queue workers score on the full input only; drop one of them');
+    if (!screen && c.getOptionValueSource('confirm') === 'cli') throw new InputError('--confirm goes with --screen: add --screen BxS[@px], e.g. --screen 2x32');
     if (opts.seed + opts.runs - 1 > MAX_SEED) {
       throw new InputError(`--runs ${opts.runs} from --seed ${opts.seed} goes past the largest seed ${MAX_SEED}; lower --seed or --runs`);
     }
@@ -135,14 +146,21 @@ export function registerSearchCommand(program: Command): void {
     const progress = new Progress('search', { itemName: byArchs ? 'archs' : 'steps' });
     // The search seed varies per run; the proxy batches and weights stay fixed (0 unless given),
     // so every run scores an architecture identically and shares the cache.
-    const session = await openScoring(opts.space, dataset, opts, globals, {}, { dataSeed: 0, initSeed: 0 });
+    const seeds = { dataSeed: 0, initSeed: 0 };
+    // Screened: the candidates on the cheap input (the worker pool), the confirmations on the
+    // full one, on this thread with every core, sharing the cache.
+    const session = await openScoring(opts.space, dataset, opts, globals,
+      screen ? { batch: screen.batch, batches: screen.batches, ...(screen.resolution !== null ? { resolution: screen.resolution } : {}) } : {}, seeds);
+    let confirmSession: Awaited<ReturnType<typeof openScoring>> | null = null;
     try {
+      if (screen) confirmSession = await openScoring(opts.space, dataset, opts, globals, { cache: session.cache ?? false, workers: 1 }, seeds);
       const { result, details } = await runSearch({
-        scorer: session.scorer, benchmark,
+        scorer: session.scorer, benchmark, ...(confirmSession ? { confirmScorer: confirmSession.scorer } : {}),
         options: {
           algorithm: opts.algorithm, population: opts.population, tournament: opts.tournament, steps: opts.steps,
           mutations: opts.mutations, samples: opts.samples, proxy: scoreName(proxy), fidelities, seed: opts.seed, runs: opts.runs,
           timeBudget: opts.timeBudget, limits: { maxFlops: opts.maxFlops, maxParams: opts.maxParams }, objective: opts.objectives,
+          ...(screen ? { screen } : {}),
         },
         hooks: {
           onStep: (seed, rec, acc) => progress.update(
@@ -160,6 +178,7 @@ export function registerSearchCommand(program: Command): void {
       else process.stdout.write(formatSearchResult(result, opts.out));
     } finally {
       progress.finish();
+      await confirmSession?.close();
       await session.close();
     }
   });

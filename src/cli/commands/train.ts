@@ -65,14 +65,17 @@ export function registerTrainCommand(program: Command): void {
           lr: opts.lr, momentum: opts.momentum, weightDecay: opts.weightDecay, seed: opts.seed, limit: opts.limit,
           testLimit: opts.testLimit, workers: opts.workers, resume: !!opts.resume, dataDir: globals.dataDir, signal: controller.signal,
           // The rate (and so the time left) counts only the steps run by this process.
-          onStart: ({ step }) => progress.restart(step),
+          onStart: ({ step, testImages }) => {
+            progress.restart(step);
+            if (testImages === 0) lastTest = ' · no test split';
+          },
           onStep: (p) => {
             const done = p.epoch * p.stepsPerEpoch + p.step + 1;
             if (controller.signal.aborted) return;
             progress.update(done, p.epochs * p.stepsPerEpoch,
               `epoch ${p.epoch + 1}/${p.epochs} · loss ${p.loss.toFixed(3)} · acc ${p.accuracy.toFixed(1)}%${lastTest}`);
           },
-          onEpoch: (row) => { lastTest = ` · test ${row.test_acc.toFixed(2)}% (epoch ${row.epoch})`; },
+          onEpoch: (row) => { if (row.test_acc !== null) lastTest = ` · test ${row.test_acc.toFixed(2)}% (epoch ${row.epoch})`; },
         });
       } finally {
         progress.finish();
@@ -101,12 +104,14 @@ export function registerTrainCommand(program: Command): void {
       ]) + '\n');
       // The last epochs (all of them for short runs): enough to see the trend without flooding.
       const rows = result.metrics.slice(-10).map((m) => [
-        String(m.epoch), m.lr.toPrecision(3), m.train_loss.toFixed(4), fmtAccuracy(m.train_acc), m.test_loss.toFixed(4),
+        String(m.epoch), m.lr.toPrecision(3), m.train_loss.toFixed(4), fmtAccuracy(m.train_acc), m.test_loss?.toFixed(4) ?? '–',
         fmtAccuracy(m.test_acc), fmtSeconds(m.seconds),
       ]);
       process.stdout.write(table(['epoch', 'lr', 'train loss', 'train acc %', 'test loss', 'test acc %', 'seconds'], rows) + '\n');
       process.stdout.write(keyValues([
-        ['test accuracy', `${fmtAccuracy(f.test_acc)} %` + (result.benchmarkAccuracy != null ? ` (NATS-Bench: ${fmtAccuracy(result.benchmarkAccuracy)} %)` : '')],
+        ['test accuracy', f.test_acc === null
+          ? `none: no test split (${result.dataset} has no test/ folder; add DIR/test/<class>/ images to evaluate)`
+          : `${fmtAccuracy(f.test_acc)} %` + (result.benchmarkAccuracy != null ? ` (NATS-Bench: ${fmtAccuracy(result.benchmarkAccuracy)} %)` : '')],
         ['time', `${fmtSeconds(result.seconds)} s`],
         ['wrote', `${result.out}: metrics.csv, checkpoint.safetensors${result.exported?.length ? ', ' + result.exported.join(', ') : ''}`],
       ]));
