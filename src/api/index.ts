@@ -15,7 +15,7 @@ import type { ProxyScores } from '../proxies/evaluate.js';
 import { openScoringSession, type ScoringSession } from '../proxies/session.js';
 import type { ScoreCache } from '../storage/scoreCache.js';
 import { describeArchitecture, openDefaultBenchmark, type ArchInfo } from '../report/archInfo.js';
-import { ALGORITHMS, DEFAULT_CONFIRM, parseFidelities, parseScreenInput, runSearch, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
+import { ALGORITHMS, DEFAULT_CONFIRM, parseFidelities, parseScreenInput, runSearch, screenInputOptions, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
 import type { StepRecord } from '../search/problem.js';
 import { parseArchitecture, parseSpaceName, spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
@@ -231,7 +231,7 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
   // Screened: candidates on the cheap input (worker pool), confirmations on the full one (this thread).
   const session = await openScoringSession({
     ...full, cache: options.cache, workers: options.workers,
-    ...(screen ? { batch: screen.batch, batches: screen.batches, ...(screen.resolution !== null ? { resolution: screen.resolution } : {}) } : {}),
+    ...(screen ? screenInputOptions(screen) : {}),
   });
   let confirmSession: ScoringSession | null = null;
   try {

@@ -24,7 +24,6 @@ export interface Evaluation {
   readonly engine: string;
 }
 
-/** Runs proxies on one architecture (given in canonical-representative string form). */
 /** What an evaluation is submitted with, beyond the architecture. */
 export interface EvaluationHint {
   /**
@@ -34,6 +33,7 @@ export interface EvaluationHint {
   readonly together: number;
 }
 
+/** Runs proxies on one architecture (given in canonical-representative string form). */
 export interface Evaluator {
   evaluate(arch: string, proxies: readonly ProxyName[], hint?: EvaluationHint): Promise<Evaluation>;
   /** How many evaluations can usefully run at once. */
@@ -110,13 +110,42 @@ export class Scorer {
     return { arch: space.format(a), evaluated: space.format(space.representative(a)), canonical: space.canonical(a) };
   }
 
-  async score<A>(arch: A | string, proxies: readonly ProxyName[], hint?: EvaluationHint): Promise<ScoredArchitecture> {
-    const { r, key, versions, cached, missing } = this.lookup(arch, proxies);
+  async score<A>(arch: A | string, proxies: readonly ProxyName[]): Promise<ScoredArchitecture> {
+    return this.complete(this.lookup(arch, proxies), proxies);
+  }
+
+  /**
+   * Scores a set awaited together (a search step's children): the evaluations it starts are
+   * submitted with their count, so that a pool can give each one more threads when there are
+   * fewer of them than cores. Results in input order; scores never depend on the split.
+   */
+  async scoreMany<A>(archs: readonly (A | string)[], proxies: readonly ProxyName[]): Promise<ScoredArchitecture[]> {
+    const found = archs.map((a) => this.lookup(a, proxies));
+    const fresh = new Set(found.filter((f) => f.missing.length > 0 && !this.inflight.has(f.flightKey)).map((f) => f.flightKey));
+    const hint = { together: Math.max(1, fresh.size) };
+    return Promise.all(found.map((f) => this.complete(f, proxies, hint)));
+  }
+
+  /** The cache (and this process's memo) for one architecture: what is known and what is missing. */
+  private lookup<A>(arch: A | string, proxies: readonly ProxyName[]) {
+    this.checkProxies(proxies);
+    const r = this.resolve(arch);
+    // A folder is keyed by its content fingerprint, so a changed folder never reuses old scores.
+    const key = { space: this.ctx.space, dataset: datasetKey(this.ctx.dataset), canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
+    const versions = proxies.map((p) => PROXIES[p]);
+    const cached: Record<string, number> = { ...(this.options.cache?.get(key, versions) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
+    const missing = proxies.filter((p) => !(p in cached));
+    return { r, key, versions, cached, missing, flightKey: `${r.canonical}|${missing.join(',')}` };
+  }
+
+  /** Evaluates what `lookup` found missing (once per class in flight), caches it, returns the requested scores. */
+  private async complete(
+    { r, key, versions, cached, missing, flightKey }: ReturnType<Scorer['lookup']>, proxies: readonly ProxyName[], hint?: EvaluationHint,
+  ): Promise<ScoredArchitecture> {
     if (missing.length === 0) {
       return { ...r, scores: pick(cached, proxies), seconds: 0, cached: true };
     }
     // Two requests for the same class at once share one evaluation.
-    const flightKey = `${r.canonical}|${missing.join(',')}`;
     let pending = this.inflight.get(flightKey);
     const owner = !pending;
     if (!pending) {
@@ -138,33 +167,6 @@ export class Scorer {
     } finally {
       if (owner) this.inflight.delete(flightKey);
     }
-  }
-
-  /**
-   * Scores a set awaited together (a search step's children): the evaluations it starts are
-   * submitted with their count, so that a pool can give each one more threads when there are
-   * fewer of them than cores. Results in input order; scores never depend on the split.
-   */
-  async scoreMany<A>(archs: readonly (A | string)[], proxies: readonly ProxyName[]): Promise<ScoredArchitecture[]> {
-    const fresh = new Set<string>();
-    for (const a of archs) {
-      const { r, missing } = this.lookup(a, proxies);
-      const flightKey = `${r.canonical}|${missing.join(',')}`;
-      if (missing.length > 0 && !this.inflight.has(flightKey)) fresh.add(flightKey);
-    }
-    const hint = { together: Math.max(1, fresh.size) };
-    return Promise.all(archs.map((a) => this.score(a, proxies, hint)));
-  }
-
-  private lookup<A>(arch: A | string, proxies: readonly ProxyName[]) {
-    this.checkProxies(proxies);
-    const r = this.resolve(arch);
-    // A folder is keyed by its content fingerprint, so a changed folder never reuses old scores.
-    const key = { space: this.ctx.space, dataset: datasetKey(this.ctx.dataset), canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
-    const versions = proxies.map((p) => PROXIES[p]);
-    const cached: Record<string, number> = { ...(this.options.cache?.get(key, versions) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
-    const missing = proxies.filter((p) => !(p in cached));
-    return { r, key, versions, cached, missing };
   }
 
   /** Refuses, before any work, proxies the run's batch settings cannot support. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { MFNAS_FIDELITIES, parseScoreSpec, scoreName } from '../proxies/registry.js';
 import { parseSpaceName } from '../spaces/index.js';
 import { DataError, quotePath } from '../util/errors.js';
-import { ALGORITHMS, parseScreenInput, parseFidelities, parseObjectives, type SearchEnvironment, type SearchSettings } from './run.js';
+import { ALGORITHMS, parseScreenInput, screenInputText, parseFidelities, parseObjectives, type SearchEnvironment, type SearchSettings } from './run.js';
 
 export interface RecordedSearch {
   settings: SearchSettings;
@@ -58,9 +58,7 @@ export function readRecordedSearch(file: string): RecordedSearch {
   let screen: SearchSettings['screen'] = null;
   if (s.screen !== null && s.screen !== undefined) {
     const r = s.screen;
-    try {
-      screen = parseScreenInput(`${r.batches}x${r.batch}${r.resolution !== null && r.resolution !== undefined ? `@${r.resolution}` : ''}`, r.confirm);
-    } catch { throw bad('screen'); }
+    try { screen = parseScreenInput(screenInputText({ ...r, resolution: r.resolution ?? null }), r.confirm); } catch { throw bad('screen'); }
   }
   if (s.objectives !== null && s.objectives !== undefined) {
     try { parseObjectives(String(s.objectives)); } catch { throw bad('objectives'); }

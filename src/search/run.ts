@@ -99,6 +99,16 @@ export function parseScreenInput(text: string, confirm = DEFAULT_CONFIRM): Scree
   return { batches: Number(m![1]), batch: Number(m![2]), resolution: m![3] === undefined ? null : Number(m![3]), confirm };
 }
 
+/** The `--screen` text of a screen input, `2x32` or `2x64@16` (what `parseScreenInput` reads). */
+export function screenInputText(s: Omit<ScreenSettings, 'confirm'>): string {
+  return `${s.batches}x${s.batch}${s.resolution !== null ? `@${s.resolution}` : ''}`;
+}
+
+/** The proxy input of a screen as scoring-session options (`batch`, `batches`, `resolution`). */
+export function screenInputOptions(s: ScreenSettings): { batch: number; batches: number; resolution?: number } {
+  return { batch: s.batch, batches: s.batches, ...(s.resolution !== null ? { resolution: s.resolution } : {}) };
+}
+
 /** `2×32` or `2×64 @ 16 px`. */
 export function screenLabel(s: Omit<ScreenSettings, 'confirm'>): string {
   return `${s.batches} × ${s.batch}${s.resolution !== null ? ` @ ${s.resolution} px` : ''}`;

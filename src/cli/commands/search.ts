@@ -5,7 +5,7 @@ import { searchOutputNames, writeSearchOutputs } from '../../report/searchReport
 import { MFNAS_FIDELITIES, parseScoreSpec, scoreName, splitProxyItems } from '../../proxies/registry.js';
 import { compareRerun, readRecordedSearch } from '../../search/rerun.js';
 import {
-  ALGORITHMS, parseFidelities, parseObjectives, runSearch, SEARCH_DEFAULTS, searchScoreName, type Algorithm, type CostObjective, type SearchResult, DEFAULT_CONFIRM, parseScreenInput, screenLabel,
+  ALGORITHMS, parseFidelities, parseObjectives, runSearch, SEARCH_DEFAULTS, searchScoreName, type Algorithm, type CostObjective, type SearchResult, DEFAULT_CONFIRM, parseScreenInput, screenInputOptions, screenInputText, screenLabel,
 } from '../../search/run.js';
 import { checkOutputDir } from '../../util/atomicWrite.js';
 import { InputError, quoteInput } from '../../util/errors.js';
@@ -114,7 +114,7 @@ export function registerSearchCommand(program: Command): void {
       Object.assign(opts, {
         space: r.space, dataset: r.dataset, imageSize: r.imageSize ?? undefined, skipBad: r.skipBad, algorithm: r.algorithm,
         population: r.population, tournament: r.tournament, steps: r.steps, mutations: r.mutations, samples: r.samples, proxy: r.proxy,
-        fidelities: r.fidelities.join(','), screen: r.screen ? `${r.screen.batches}x${r.screen.batch}${r.screen.resolution !== null ? `@${r.screen.resolution}` : ''}` : undefined,
+        fidelities: r.fidelities.join(','), screen: r.screen ? screenInputText(r.screen) : undefined,
         confirm: r.screen?.confirm ?? DEFAULT_CONFIRM,
         maxFlops: r.maxFlops ?? undefined, maxParams: r.maxParams ?? undefined, runs: r.runs, timeBudget: r.timeBudget ?? undefined,
         objectives: r.objectives ? parseObjectives(r.objectives) : undefined, seed: r.seed, batch: r.batch, batches: r.batches,
@@ -150,7 +150,7 @@ export function registerSearchCommand(program: Command): void {
     // Screened: the candidates on the cheap input (the worker pool), the confirmations on the
     // full one, on this thread with every core, sharing the cache.
     const session = await openScoring(opts.space, dataset, opts, globals,
-      screen ? { batch: screen.batch, batches: screen.batches, ...(screen.resolution !== null ? { resolution: screen.resolution } : {}) } : {}, seeds);
+      screen ? screenInputOptions(screen) : {}, seeds);
     let confirmSession: Awaited<ReturnType<typeof openScoring>> | null = null;
     try {
       if (screen) confirmSession = await openScoring(opts.space, dataset, opts, globals, { cache: session.cache ?? false, workers: 1 }, seeds);
