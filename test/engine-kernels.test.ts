@@ -13,7 +13,7 @@ import { kernels as nativeKernels } from './helpers/nativeKernels.js';
 
 const ALL: MfnasKernelName[] = [
   'Conv2dTorchPad', 'ChannelMean', 'ChannelSum', 'ChannelAffine', 'AvgPool3x3ExcludePad', 'AvgPool2x2', 'GlobalAvgPool',
-  'BatchNormTrain', 'BatchNormEval', 'Add', 'Relu', 'Linear', 'SoftmaxCrossEntropyMean',
+  'BatchNormTrain', 'BatchNormEval', 'Add', 'AddN', 'Relu', 'Linear', 'SoftmaxCrossEntropyMean',
 ];
 
 afterAll(async () => {
@@ -43,7 +43,7 @@ describe('mfnas kernel registry', () => {
     await initEngine({ backend: 'native' });
     const table = mfnasKernelBackends();
     expect(table).toMatchObject({
-      BatchNormTrain: 'native', Relu: 'native', AvgPool3x3ExcludePad: 'native', AvgPool2x2: 'native',
+      BatchNormTrain: 'native', Relu: 'native', AvgPool3x3ExcludePad: 'native', AvgPool2x2: 'native', AddN: 'native',
       ChannelMean: 'wasm', ChannelAffine: 'wasm', Conv2dTorchPad: '*', GlobalAvgPool: '*',
     });
   });

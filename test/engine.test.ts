@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
 import { initEngine, requestedBackend } from '../src/engine/backend.js';
 import {
-  avgPool2x2, avgPool3x3ExcludePad, batchNormTrain, conv2d, globalAvgPool, linear, poolCounts, relu,
+  add, addN, avgPool2x2, avgPool3x3ExcludePad, batchNormTrain, conv2d, globalAvgPool, linear, poolCounts, relu,
   softmaxCrossEntropyMean,
 } from '../src/engine/ops.js';
 import * as R from './engine-reference.js';
@@ -143,13 +143,15 @@ describe('engine selection', () => {
   });
 });
 
-const BACKENDS = (process.env.MFNAS_TEST_BACKENDS ?? 'wasm,cpu').split(',') as Array<'wasm' | 'cpu'>;
+// The native engine (oneDNN kernels under tfjs-wasm) too, where the addon is built.
+const BACKENDS = (process.env.MFNAS_TEST_BACKENDS ?? `wasm,cpu${tryLoadNativeKernels().kernels ? ',native' : ''}`)
+  .split(',') as Array<'wasm' | 'cpu' | 'native'>;
 
 describe.each(BACKENDS)('engine ops on %s', (backend) => {
   beforeAll(async () => {
     const info = await initEngine({ backend });
     expect(info.backend).toBe(backend);
-    expect(tf.getBackend()).toBe(backend);
+    expect(tf.getBackend()).toBe(backend === 'native' ? 'wasm' : backend);
   });
 
   const convCases: Array<[string, number, number, number, number, number, number]> = [
@@ -271,6 +273,28 @@ describe.each(BACKENDS)('engine ops on %s', (backend) => {
     const s = Math.sqrt(3.5);
     expect(y[0]).toBeCloseTo(-2 / s, 5);
     expect(y[3]).toBeCloseTo(3 / s, 5);
+  });
+
+  it('addN forward and backward (a node of three edges)', () => {
+    checkLayer(
+      [rnd([2, 3, 3, 4], 61), rnd([2, 3, 3, 4], 62), rnd([2, 3, 3, 4], 63)],
+      (vs) => R.add(...vs),
+      (ts) => addN(ts),
+      64,
+    );
+  });
+
+  it('addN gives the bits of a chain of adds, left to right', () => {
+    // Large enough for the native kernel's threaded path.
+    const [a, b, c, d] = [65, 66, 67, 68].map((seed) => toTf(rnd([2, 64, 32, 16], seed, -1e3, 1e3)));
+    tf.tidy(() => {
+      const bits = (t: tf.Tensor) => Buffer.from((t.dataSync() as Float32Array).buffer);
+      expect(bits(addN([a!, b!, c!])).equals(bits(add(add(a!, b!), c!)))).toBe(true);
+      expect(bits(addN([a!, b!, c!, d!])).equals(bits(add(add(add(a!, b!), c!), d!)))).toBe(true);
+      expect(bits(addN([a!, b!]))).toEqual(bits(add(a!, b!)));
+      expect(addN([a!])).toBe(a);
+    });
+    tf.dispose([a!, b!, c!, d!]);
   });
 
   it('relu forward and backward', () => {

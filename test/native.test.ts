@@ -215,6 +215,29 @@ describe('native relu', () => {
   });
 });
 
+describe('native addN', () => {
+  it('sums 2, 3 and 4 inputs left to right with float32 rounding, below and above the threading threshold', () => {
+    const k = K();
+    for (const len of [1003, 200_003]) {
+      const xs = [50, 51, 52, 53].map((seed) => randomArray(len, seed).map((v, i) => v * (i % 7 === 0 ? 1e4 : 1)));
+      for (const n of [2, 3, 4]) {
+        const y = new Float32Array(len).fill(NaN);
+        k.addN(y, xs.slice(0, n));
+        const expected = Float32Array.from({ length: len }, (_, i) => xs.slice(1, n).reduce((acc, x) => Math.fround(acc + x[i]!), xs[0]![i]!));
+        expect(Buffer.from(y.buffer).equals(Buffer.from(expected.buffer)), `${n} inputs, length ${len}`).toBe(true);
+      }
+    }
+  });
+
+  it('rejects too few inputs, wrong lengths and an output overlapping an input', () => {
+    const k = K();
+    const a = new Float32Array(8), b = new Float32Array(8);
+    expect(() => k.addN(new Float32Array(8), [a])).toThrow(/2 to 15 inputs/);
+    expect(() => k.addN(new Float32Array(8), [a, new Float32Array(7)])).toThrow(RangeError);
+    expect(() => k.addN(a, [a, b])).toThrow(/overlaps/);
+  });
+});
+
 describe('native average pooling', () => {
   const cases: Array<[string, Pool2DShape]> = [
     ['3x3 s1 p1 exclude-pad', { batch: 2, height: 5, width: 6, channels: 3, kernel: 3, stride: 1, pad: 1 }],

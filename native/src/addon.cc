@@ -11,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels.hpp"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -329,6 +330,27 @@ napi_value ReluBwd(napi_env env, napi_callback_info info) {
   });
 }
 
+// addN(y, x0, x1, ...) — y = ((x0 + x1) + x2) + ..., element by element: the bits of a chain of
+// two-input adds, in one pass over the inputs.
+napi_value AddN(napi_env env, napi_callback_info info) {
+  return guard(env, "addN", [&]() -> napi_value {
+    size_t argc = 0;
+    check_status(env, napi_get_cb_info(env, info, &argc, nullptr, nullptr, nullptr), "napi_get_cb_info");
+    if (argc < 3 || argc > 16)
+      throw_type(env, "addN: expected y and 2 to 15 inputs, got " + std::to_string(argc) + " arguments");
+    Args a(env, info, "addN", argc);
+    View y = any_f32(a, 0, "y");
+    std::vector<const float*> xs;
+    for (size_t i = 1; i < argc; ++i) {
+      View x = a.f32(i, "x", y.len);
+      no_overlap(env, a.fn, y, x);
+      xs.push_back(x.data);
+    }
+    mfnas::add_n((int64_t)y.len, (int64_t)xs.size(), xs.data(), y.data);
+    return undefined(env);
+  });
+}
+
 size_t pool_in(const mfnas::PoolShape& s) { return (size_t)(s.n * s.h * s.w * s.c); }
 size_t pool_out(const mfnas::PoolShape& s) { return (size_t)(s.n * s.oh() * s.ow() * s.c); }
 
@@ -414,6 +436,7 @@ NAPI_MODULE_INIT() {
       {"batchNormBackward", BatchNormBackward},
       {"relu", ReluFwd},
       {"reluBackward", ReluBwd},
+      {"addN", AddN},
       {"avgPool", AvgPool},
       {"avgPoolBackward", AvgPoolBackward},
       {"setThreads", SetThreads},
@@ -433,7 +456,7 @@ NAPI_MODULE_INIT() {
   napi_create_string_utf8(env, mfnas::version_string().c_str(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "dnnlVersion", v);
   // Must match ADDON_ABI in src/engine/native/binding.ts.
-  napi_create_uint32(env, 3, &v);
+  napi_create_uint32(env, 4, &v);
   napi_set_named_property(env, exports, "abiVersion", v);
   return exports;
 }

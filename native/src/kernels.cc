@@ -834,6 +834,28 @@ void relu_backward(int64_t len, const float* x, const float* dy, float* dx) {
   }
 }
 
+// Left to right per element, as a chain of two-input adds would round; three inputs (a
+// NAS-Bench-201 cell's last node) read each once instead of writing and re-reading a partial sum.
+void add_n(int64_t len, int64_t k, const float* const* xs, float* __restrict y) {
+  check(k >= 2, "addN: needs at least 2 inputs");
+  const int nt = len >= (1 << 16) ? ctx().threads : 1;
+  const float* x0 = xs[0];
+  const float* x1 = xs[1];
+  if (k == 3) {
+    const float* x2 = xs[2];
+#pragma omp parallel for simd num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < len; ++i) y[i] = (x0[i] + x1[i]) + x2[i];
+    return;
+  }
+#pragma omp parallel for simd num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < len; ++i) y[i] = x0[i] + x1[i];
+  for (int64_t j = 2; j < k; ++j) {
+    const float* xj = xs[j];
+#pragma omp parallel for simd num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < len; ++i) y[i] += xj[i];
+  }
+}
+
 void avgpool_forward(const PoolShape& s, const float* x, float* y) { pool_run(s, false, x, y); }
 
 void avgpool_backward(const PoolShape& s, const float* dy, float* dx) {

@@ -73,6 +73,8 @@ void batchnorm_backward(int64_t n, int64_t h, int64_t w, int64_t c, float eps,
 
 void relu_forward(int64_t len, const float* x, float* y);
 void relu_backward(int64_t len, const float* x, const float* dy, float* dx);
+// y = ((xs[0] + xs[1]) + xs[2]) + ... elementwise (k >= 2); y must not overlap an input.
+void add_n(int64_t len, int64_t k, const float* const* xs, float* y);
 
 void avgpool_forward(const PoolShape& s, const float* x, float* y);
 void avgpool_backward(const PoolShape& s, const float* dy, float* dx);

@@ -215,9 +215,10 @@ export async function resolveBackend(opts?: InitEngineOptions): Promise<ActiveBa
  * Version of the arithmetic of mfnas's own kernels per engine. Engines agree only to float32
  * tolerance, so a score is cached under the engine that computed it; bump a number whenever a
  * kernel change moves results by even one bit (native 2: fixed convolution formats and
- * thread-count-independent reductions).
+ * thread-count-independent reductions; native 3: oneDNN average pooling forward; node 2: cell
+ * sums by AddN, whose order TensorFlow does not promise).
  */
-const KERNEL_ARITHMETIC: Record<ActiveBackend, number> = { native: 2, wasm: 1, node: 1, cpu: 1 };
+const KERNEL_ARITHMETIC: Record<ActiveBackend, number> = { native: 3, wasm: 1, node: 2, cpu: 1 };
 
 /** Names an engine down to the versions that fix its bits, e.g. `native:2:tfjs-4.22.0:onednn-2.6.3`. */
 export function engineKey(backend: ActiveBackend): string {

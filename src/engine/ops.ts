@@ -114,6 +114,19 @@ export function add<T extends tf.Tensor>(a: T, b: T): T {
   return runKernel('Add', [a, b], {}) as T;
 }
 
+/**
+ * ((x0 + x1) + x2) + … for tensors of one shape (a cell node's sum of its edges): the bits of a
+ * chain of `add`s, in one pass. One tensor is returned as it is.
+ */
+export function addN<T extends tf.Tensor>(xs: readonly T[]): T {
+  if (xs.length === 0) throw new Error('addN: no tensors');
+  if (xs.length === 1) return xs[0]!;
+  for (const x of xs) {
+    if (!tf.util.arraysEqual(x.shape, xs[0]!.shape)) throw new Error(`addN: shapes [${xs[0]!.shape.join(',')}] and [${x.shape.join(',')}] differ`);
+  }
+  return runKernel('AddN', [...xs], {}) as T;
+}
+
 /** ReLU; the gradient at 0 is 0 (as PyTorch). */
 export function relu<T extends tf.Tensor>(x: T): T {
   return runKernel('Relu', [x], {}) as T;

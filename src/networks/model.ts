@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  add, avgPool2x2, avgPool3x3ExcludePad, batchNormEval, batchNormTrain, conv2d, globalAvgPool, linear, relu,
+  add, addN, avgPool2x2, avgPool3x3ExcludePad, batchNormEval, batchNormTrain, conv2d, globalAvgPool, linear, relu,
   softmaxCrossEntropyMean,
 } from '../engine/ops.js';
 import { gradients } from '../engine/gradients.js';
@@ -114,16 +114,16 @@ function cellForward(pass: Pass, cell: CellSpec, x: tf.Tensor4D): tf.Tensor4D {
   const nodes: Array<tf.Tensor4D | null> = [x, null, null, null];
   const relus = new Map<tf.Tensor, tf.Tensor4D>();
   for (let j = 1; j <= 3; j++) {
-    let sum: tf.Tensor4D | null = null;
+    const terms: tf.Tensor4D[] = [];
     for (const edge of cell.edges) {
       if (edge.to !== j || (pass.skipDead && !edge.live)) continue;
       const input = nodes[edge.from];
       // A zero node stays zero through every op of a freshly initialised cell; only reached
       // when !skipDead, so compute it honestly from a zero tensor.
       const y = edgeForward(pass, edge, input ?? zeros(x, cell.cout), relus);
-      if (y) sum = sum ? add(sum, y) : y;
+      if (y) terms.push(y);
     }
-    nodes[j] = sum;
+    nodes[j] = terms.length > 0 ? addN(terms) : null;
   }
   return nodes[3] ?? zeros(x, cell.cout);
 }

@@ -189,6 +189,15 @@ export const add: MfnasKernelConfig<'Add'> = {
   gradient: (dy, _saved, [a, b]) => [tf.reshape(dy, a.shape), tf.reshape(dy, b.shape)],
 };
 
+export const addN: MfnasKernelConfig<'AddN'> = {
+  name: 'AddN',
+  backend: '*',
+  // tfjs's AddN (cpu, wasm) adds the inputs left to right per element: the bits of a chain of
+  // Adds, in one pass.
+  forward: (xs) => tf.addN(xs),
+  gradient: (dy, _saved, xs) => xs.map((x) => tf.reshape(dy, x.shape)),
+};
+
 export const relu: MfnasKernelConfig<'Relu'> = {
   name: 'Relu',
   backend: '*',
@@ -232,7 +241,7 @@ export const softmaxCrossEntropyMean: MfnasKernelConfig<'SoftmaxCrossEntropyMean
 
 for (const k of [
   conv2dTorchPad, channelMean, channelSum, channelAffine, avgPool3x3ExcludePad, avgPool2x2, globalAvgPool,
-  batchNormTrain, batchNormEval, add, relu, linear, softmaxCrossEntropyMean,
+  batchNormTrain, batchNormEval, add, addN, relu, linear, softmaxCrossEntropyMean,
 ] as MfnasKernelConfig[]) {
   registerMfnasKernel(k);
 }

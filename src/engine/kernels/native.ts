@@ -1,11 +1,11 @@
 /**
- * mfnas kernels for the native engine: batch norm, and the ReLU and pooling gradients, done by
- * the oneDNN tfjs kernels that ../native/tfjsKernels.ts adds to the wasm backend. Forward passes
- * that tfjs already does well (ReLU, pools) stay the '*' ones; only their gradients change.
+ * mfnas kernels for the native engine: batch norm, pooling, sums and the ReLU gradient, done by
+ * the addon's kernels that ../native/tfjsKernels.ts adds to the wasm backend. ReLU's forward,
+ * which tfjs-wasm already does as fast, stays the '*' one.
  */
 import * as tf from '@tensorflow/tfjs';
 import { NATIVE_TFJS_KERNELS as K } from '../native/tfjsKernels.js';
-import { avgPool2x2, avgPool3x3ExcludePad, relu } from './generic.js';
+import { addN, avgPool2x2, avgPool3x3ExcludePad, relu } from './generic.js';
 import { registerMfnasKernel } from './registry.js';
 
 function runTfjsKernel<T extends tf.Tensor | tf.Tensor[]>(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): T {
@@ -37,7 +37,8 @@ registerMfnasKernel({
 registerMfnasKernel({
   name: 'AvgPool3x3ExcludePad',
   backend: 'native',
-  forward: avgPool3x3ExcludePad.forward,
+  // oneDNN's exclude-padding average; tfjs-wasm's (XNNPACK) took about 5x as long.
+  forward: ([x]) => runTfjsKernel<tf.Tensor4D>(K.avgPool, { x }, { kernel: 3, stride: 1, pad: 1 }),
   gradient: (dy, _saved, [x]) =>
     tf.tidy(() => runTfjsKernel<tf.Tensor4D>(K.avgPoolGrad, { dy }, { inputShape: x.shape, kernel: 3, stride: 1, pad: 1 })),
 });
@@ -45,7 +46,14 @@ registerMfnasKernel({
 registerMfnasKernel({
   name: 'AvgPool2x2',
   backend: 'native',
-  forward: avgPool2x2.forward,
+  forward: ([x]) => runTfjsKernel<tf.Tensor4D>(K.avgPool, { x }, { kernel: 2, stride: 2, pad: 0 }),
   gradient: (dy, _saved, [x]) =>
     tf.tidy(() => runTfjsKernel<tf.Tensor4D>(K.avgPoolGrad, { dy }, { inputShape: x.shape, kernel: 2, stride: 2, pad: 0 })),
+});
+
+registerMfnasKernel({
+  name: 'AddN',
+  backend: 'native',
+  forward: (xs) => runTfjsKernel<tf.Tensor>(K.addN, Object.fromEntries(xs.map((x, i) => [`x${i}`, x]))),
+  gradient: addN.gradient,
 });

@@ -59,6 +59,8 @@ export interface MfnasKernelSignatures {
   };
   /** a + b, both of one shape. */
   Add: { inputs: [a: tf.Tensor, b: tf.Tensor]; attrs: Record<string, never>; output: tf.Tensor };
+  /** ((x0 + x1) + x2) + …, all of one shape, at least 2. */
+  AddN: { inputs: tf.Tensor[]; attrs: Record<string, never>; output: tf.Tensor };
   /** max(x, 0), gradient 0 at 0. */
   Relu: { inputs: [x: tf.Tensor]; attrs: Record<string, never>; output: tf.Tensor };
   /** x·w + b. */

@@ -91,6 +91,7 @@ export interface RawNativeAddon {
   batchNormBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, n: number, h: number, w: number, c: number, eps: number): void;
   relu(x: Float32Array, y: Float32Array): void;
   reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  addN(y: Float32Array, ...xs: Float32Array[]): void;
   avgPool(x: Float32Array, y: Float32Array, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, excludePad: boolean): void;
   avgPoolBackward(dy: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, excludePad: boolean): void;
   setThreads(n: number): void;
@@ -153,6 +154,8 @@ export interface NativeKernels {
   relu(x: Float32Array, y: Float32Array): void;
   /** dx = x > 0 ? dy : 0. */
   reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** y = ((xs[0] + xs[1]) + xs[2]) + … element by element (2 to 15 inputs of y's length): a chain of adds' bits. */
+  addN(y: Float32Array, xs: readonly Float32Array[]): void;
 
   /** [batch, outHeight, outWidth, channels]. */
   pool2dOutputShape(s: Pool2DShape): [number, number, number, number];
@@ -162,7 +165,7 @@ export interface NativeKernels {
 
 // Builds of ABI 2 chose convolution formats by timing and split reductions by thread count:
 // refusing them keeps the reproducibility promise above.
-const ADDON_ABI = 3;
+const ADDON_ABI = 4;
 const FORMATS: readonly ConvFormat[] = ['nhwc', 'blocked', 'auto'];
 
 function pair(p: Pair | undefined, dflt: number): [number, number] {
@@ -224,6 +227,7 @@ function wrap(raw: RawNativeAddon, addonPath: string): NativeKernels {
       raw.batchNormBackward(x, dy, g, mean, variance, dx, dg, db, s.batch, s.height, s.width, s.channels, eps),
     relu: (x, y) => raw.relu(x, y),
     reluBackward: (x, dy, dx) => raw.reluBackward(x, dy, dx),
+    addN: (y, xs) => raw.addN(y, ...xs),
     pool2dOutputShape: (s) => {
       const [n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr] = poolArgs(s);
       return [n, Math.floor((h + pt + pb - kh) / sh) + 1, Math.floor((w + pl + pr - kw) / sw) + 1, c];

@@ -9,7 +9,7 @@
  * Replaced stock kernels: Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter.
  * Kernels tfjs does not have (NATIVE_TFJS_KERNELS, run by the 'native' mfnas kernels in
  * ../kernels/native.ts): MfnasBatchNormTrain, MfnasBatchNormTrainGrad, MfnasReluGrad,
- * MfnasAvgPoolGrad.
+ * MfnasAvgPool, MfnasAvgPoolGrad (both excluding padding from the divisor), MfnasAddN.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeKernels } from './binding.js';
@@ -24,7 +24,9 @@ export const NATIVE_TFJS_KERNELS = {
   batchNorm: 'MfnasBatchNormTrain',
   batchNormGrad: 'MfnasBatchNormTrainGrad',
   reluGrad: 'MfnasReluGrad',
+  avgPool: 'MfnasAvgPool',
   avgPoolGrad: 'MfnasAvgPoolGrad',
+  addN: 'MfnasAddN',
 } as const;
 
 type Attrs = Record<string, unknown>;
@@ -103,6 +105,20 @@ export function makeNativeKernels(native: NativeKernels, backendName = 'wasm'): 
       const dx = b.makeOutput(dy.shape, 'float32');
       raw.reluBackward(view(b, y), view(b, dy), view(b, dx));
       return dx;
+    }),
+    kernel(NATIVE_TFJS_KERNELS.avgPool, ({ x }, b, attrs) => {
+      const [n, h, w, c] = x.shape;
+      const k = attrs.kernel as number, s = attrs.stride as number, p = attrs.pad as number;
+      const y = b.makeOutput([n, Math.floor((h + 2 * p - k) / s) + 1, Math.floor((w + 2 * p - k) / s) + 1, c], 'float32');
+      raw.avgPool(view(b, x), view(b, y), n, h, w, c, k, k, s, s, p, p, p, p, true);
+      return y;
+    }),
+    kernel(NATIVE_TFJS_KERNELS.addN, (inputs, b) => {
+      // Inputs x0, x1, …: summed in that order.
+      const xs = Object.keys(inputs).map((_, i) => inputs[`x${i}`]!);
+      const y = b.makeOutput(xs[0]!.shape, 'float32');
+      raw.addN(view(b, y), ...xs.map((x) => view(b, x)));
+      return y;
     }),
     kernel(NATIVE_TFJS_KERNELS.avgPoolGrad, ({ dy }, b, attrs) => {
       const inShape = attrs.inputShape as number[];
