@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { binOf, intgradScores, selectBin, EMPTY_SCORE } from '../src/proxies/intgrad.js';
+import { binOf, countBins, intgradScores, selectBin, EMPTY_SCORE, INTGRAD_BIN_EDGES } from '../src/proxies/intgrad.js';
+import { Rng } from '../src/util/rng.js';
 import { zicoScore } from '../src/proxies/definitions/zico.js';
 import type { LayerGradients } from '../src/proxies/gradients.js';
 
@@ -16,6 +17,32 @@ describe('intgrad bins', () => {
     expect(binOf(1e-3)).toBe(14);
     expect(binOf(4.99)).toBe(20);
     expect(binOf(5)).toBe(-1);
+  });
+
+  it('countBins (a table lookup) counts exactly as binOf, at and around every edge and on random values', () => {
+    const bits = new Uint32Array(1), one = new Float32Array(bits.buffer);
+    const around = (v: number) => {
+      one[0] = v;
+      const b = bits[0]!;
+      return [-2, -1, 0, 1, 2].map((d) => { bits[0] = b + d; const x = one[0]!; bits[0] = b; return x; });
+    };
+    const values: number[] = [0, -0, Infinity, -Infinity, NaN, 1e-45, 3.4e38];
+    for (const e of INTGRAD_BIN_EDGES) values.push(...around(e), ...around(-e));
+    const rng = new Rng(7);
+    for (let i = 0; i < 100_000; i++) values.push((rng.float() - 0.5) * 10 ** (rng.float() * 14 - 11));
+    const g = Float32Array.from(values);
+    const fast = new Array(INTGRAD_BIN_EDGES.length - 1).fill(0);
+    const slow = new Array(INTGRAD_BIN_EDGES.length - 1).fill(0);
+    countBins(g, fast);
+    for (const v of g) { const b = binOf(Math.abs(v)); if (b >= 0) slow[b]++; }
+    expect(fast).toEqual(slow);
+    expect(slow.filter((c) => c > 0).length).toBe(slow.length); // every bin was exercised
+    // A view into a larger buffer reads only its own entries.
+    const counts = new Array(INTGRAD_BIN_EDGES.length - 1).fill(0);
+    countBins(Float32Array.from([0.002, 2e-9, 0.002, 7]).subarray(1, 3), counts);
+    expect(counts[2]).toBe(1);
+    expect(counts[14]).toBe(1);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(2);
   });
 
   it('sums per-cell fractions and takes the first bin on ties', () => {

@@ -33,6 +33,39 @@ export function binOf(absValue: number, edges: readonly number[] = INTGRAD_BIN_E
 }
 
 /**
+ * binOf for every float32 value, by the top 16 bits of |g| (exponent and 8 mantissa bits): the
+ * bin when all values with those bits share it, else -2 (the range straddles an edge; then
+ * binOf decides). A lookup per entry instead of a binary search: the histogram visits every
+ * gradient entry of the network on every batch.
+ */
+let binTable: Int8Array | null = null;
+function float32BinTable(): Int8Array {
+  if (binTable) return binTable;
+  const table = new Int8Array(1 << 16);
+  const bits = new Uint32Array(2);
+  const values = new Float32Array(bits.buffer);
+  for (let k = 0; k < table.length; k++) {
+    bits[0] = k << 15; // smallest |g| with these top bits
+    bits[1] = (k << 15) | 0x7fff; // largest
+    // binOf is monotonic in |g| up to the last edge and -1 beyond it (and for NaN).
+    const lo = binOf(values[0]!), hi = binOf(values[1]!);
+    table[k] = lo === hi ? lo : -2;
+  }
+  return (binTable = table);
+}
+
+/** counts[binOf(|g[i]|)]++ for every entry of g (entries beyond the last edge are not counted). */
+export function countBins(g: Float32Array, counts: number[]): void {
+  const table = float32BinTable();
+  const bits = new Uint32Array(g.buffer, g.byteOffset, g.length);
+  for (let i = 0; i < bits.length; i++) {
+    let b = table[(bits[i]! & 0x7fffffff) >>> 15]!;
+    if (b === -2) b = binOf(Math.abs(g[i]!));
+    if (b >= 0) counts[b]!++;
+  }
+}
+
+/**
  * The selected bin [lo, hi]: per cell, the fraction of its gradient entries (all layers, all
  * batches) in each bin; fractions summed over cells; the largest sum wins (first on ties).
  */
@@ -44,10 +77,7 @@ export function selectBin(layers: readonly LayerGradients[]): { lo: number; hi: 
     let entry = perBlock.get(layer.block);
     if (!entry) perBlock.set(layer.block, (entry = { counts: new Array(nBins).fill(0), total: 0 }));
     for (const g of layer.perBatch) {
-      for (let i = 0; i < g.length; i++) {
-        const b = binOf(Math.abs(g[i]));
-        if (b >= 0) entry.counts[b]++;
-      }
+      countBins(g, entry.counts);
       entry.total += g.length;
     }
   }
