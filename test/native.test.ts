@@ -242,6 +242,10 @@ describe('native average pooling', () => {
   const cases: Array<[string, Pool2DShape]> = [
     ['3x3 s1 p1 exclude-pad', { batch: 2, height: 5, width: 6, channels: 3, kernel: 3, stride: 1, pad: 1 }],
     ['3x3 s1 p1 exclude-pad C16', { batch: 2, height: 8, width: 8, channels: 16, kernel: 3, stride: 1, pad: 1 }],
+    // The separable path's borders: one row, one column, two rows.
+    ['3x3 s1 p1 exclude-pad 1x1', { batch: 3, height: 1, width: 1, channels: 5, kernel: 3, stride: 1, pad: 1 }],
+    ['3x3 s1 p1 exclude-pad 2x3', { batch: 2, height: 2, width: 3, channels: 17, kernel: 3, stride: 1, pad: 1 }],
+    ['3x3 s1 p1 exclude-pad 3x1', { batch: 2, height: 3, width: 1, channels: 4, kernel: 3, stride: 1, pad: 1 }],
     ['3x3 s1 p1 include-pad', { batch: 1, height: 4, width: 5, channels: 2, kernel: 3, stride: 1, pad: 1, excludePad: false }],
     ['2x2 s2 even', { batch: 2, height: 8, width: 8, channels: 4, kernel: 2, stride: 2 }],
     ['2x2 s2 odd', { batch: 1, height: 5, width: 7, channels: 3, kernel: 2, stride: 2 }],

@@ -680,6 +680,109 @@ void reduce_blocks(const double* part, int64_t blocks, int64_t stride, int64_t c
     for (int64_t ch = 0; ch < c; ++ch) out[ch] += part[b * stride + ch];
 }
 
+// ---------------------------------------------------------------- 3x3 average pool
+//
+// NAS-Bench-201's avg_pool_3x3 (stride 1, pad 1, padding excluded from the divisor) as a
+// separable box sum: each output row adds three rows of horizontal 3-sums kept in a 3-row
+// ring, so the input is read and the output written once. Forward: y = S(x) * inv;
+// backward: dx = S(dy * inv), the zero-padded box sum S being its own transpose; inv is
+// 1 / count per position. oneDNN's general pooling took about twice as long for the
+// backward pass. Fixed order of additions, lanes never mix channels: any ISA, any
+// chunking of images gives the same bits.
+
+// t[x] = (src[x-1] + src[x]) + src[x+1] over the in-image columns, src = row (* scale per
+// column, into tmp). The interior is one flat loop over columns and channels.
+MFNAS_CLONES void box_hsum(const float* row, const float* scale, float* t, float* tmp, int64_t w, int64_t c) {
+  const float* src = row;
+  if (scale) {
+    for (int64_t x = 0; x < w; ++x) {
+      const float sx = scale[x];
+#pragma omp simd
+      for (int64_t j = 0; j < c; ++j) tmp[x * c + j] = row[x * c + j] * sx;
+    }
+    src = tmp;
+  }
+  if (w == 1) {
+    for (int64_t j = 0; j < c; ++j) t[j] = src[j];
+    return;
+  }
+#pragma omp simd
+  for (int64_t j = 0; j < c; ++j) t[j] = src[j] + src[c + j];
+  const int64_t end = (w - 1) * c;
+#pragma omp simd
+  for (int64_t i = c; i < end; ++i) t[i] = (src[i - c] + src[i]) + src[i + c];
+#pragma omp simd
+  for (int64_t j = 0; j < c; ++j) t[end + j] = src[end - c + j] + src[end + j];
+}
+
+// out = (prev + cur) + next, elementwise over the row (prev / next absent at the borders),
+// then * post per column when given.
+MFNAS_CLONES void box_vsum(const float* prev, const float* cur, const float* next, const float* post, float* out,
+                           int64_t w, int64_t c) {
+  const int64_t n = w * c;
+  if (prev && next) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = (prev[i] + cur[i]) + next[i];
+  } else if (prev || next) {
+    const float* o = prev ? prev : next;
+    // (prev + cur) at the bottom row, (cur + next) at the top: the same left-to-right order.
+    if (prev) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) out[i] = o[i] + cur[i];
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) out[i] = cur[i] + o[i];
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = cur[i];
+  }
+  if (post) {
+    for (int64_t x = 0; x < w; ++x) {
+      const float p = post[x];
+#pragma omp simd
+      for (int64_t j = 0; j < c; ++j) out[x * c + j] *= p;
+    }
+  }
+}
+
+void box3x3_image(const float* in, float* out, int64_t h, int64_t w, int64_t c, const float* inv, bool backward,
+                  float* ring) {
+  const int64_t row = w * c;
+  float* t[3] = {ring, ring + row, ring + 2 * row};
+  float* tmp = ring + 3 * row;
+  const auto hsum = [&](int64_t r) { box_hsum(in + r * row, backward ? inv + r * w : nullptr, t[r % 3], tmp, w, c); };
+  hsum(0);
+  if (h > 1) hsum(1);
+  for (int64_t r = 0; r < h; ++r) {
+    if (r + 1 < h && r + 1 >= 2) hsum(r + 1);
+    box_vsum(r > 0 ? t[(r - 1) % 3] : nullptr, t[r % 3], r + 1 < h ? t[(r + 1) % 3] : nullptr,
+             backward ? nullptr : inv + r * w, out + r * row, w, c);
+  }
+}
+
+bool is_nb201_avgpool(const PoolShape& s) {
+  return s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.pt == 1 && s.pb == 1 && s.pl == 1 && s.pr == 1 &&
+         s.exclude_pad;
+}
+
+void avgpool3x3_run(const PoolShape& s, bool backward, const float* in, float* out) {
+  validate(s);
+  std::vector<float> inv((size_t)(s.h * s.w));
+  for (int64_t r = 0; r < s.h; ++r)
+    for (int64_t x = 0; x < s.w; ++x) {
+      const int rows = 1 + (r > 0) + (r < s.h - 1), cols = 1 + (x > 0) + (x < s.w - 1);
+      inv[(size_t)(r * s.w + x)] = 1.f / (float)(rows * cols);
+    }
+  const int64_t img = s.h * s.w * s.c;
+  const int threads = ctx().threads;
+  std::vector<std::vector<float>> rings((size_t)std::max(1, threads));
+  for_chunks(s.n, threads, [&](int64_t i, int slot) {
+    std::vector<float>& ring = rings[(size_t)slot];
+    ring.resize((size_t)(4 * s.w * s.c));
+    box3x3_image(in + i * img, out + i * img, s.h, s.w, s.c, inv.data(), backward, ring.data());
+  });
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- public API
@@ -856,9 +959,13 @@ void add_n(int64_t len, int64_t k, const float* const* xs, float* __restrict y) 
   }
 }
 
-void avgpool_forward(const PoolShape& s, const float* x, float* y) { pool_run(s, false, x, y); }
+void avgpool_forward(const PoolShape& s, const float* x, float* y) {
+  if (is_nb201_avgpool(s)) return avgpool3x3_run(s, false, x, y);
+  pool_run(s, false, x, y);
+}
 
 void avgpool_backward(const PoolShape& s, const float* dy, float* dx) {
+  if (is_nb201_avgpool(s)) return avgpool3x3_run(s, true, dy, dx);
   pool_run(s, true, dy, dx);
   // Same cropped-tail rule as the convolution.
   const int64_t prh = (s.oh() - 1) * s.sh + s.kh - s.h - s.pt;
