@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { NATIVE_TFJS_KERNELS as K } from '../native/tfjsKernels.js';
-import { addN, avgPool2x2, avgPool3x3ExcludePad, relu } from './generic.js';
+import { addN, relu } from './generic.js';
 import { registerMfnasKernel } from './registry.js';
 
 function runTfjsKernel<T extends tf.Tensor | tf.Tensor[]>(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): T {
@@ -37,7 +37,7 @@ registerMfnasKernel({
 registerMfnasKernel({
   name: 'AvgPool3x3ExcludePad',
   backend: 'native',
-  // oneDNN's exclude-padding average; tfjs-wasm's (XNNPACK) took about 5x as long.
+  // The addon's separable box sum; tfjs-wasm's (XNNPACK) took about 7x as long.
   forward: ([x]) => runTfjsKernel<tf.Tensor4D>(K.avgPool, { x }, { kernel: 3, stride: 1, pad: 1 }),
   gradient: (dy, _saved, [x]) =>
     tf.tidy(() => runTfjsKernel<tf.Tensor4D>(K.avgPoolGrad, { dy }, { inputShape: x.shape, kernel: 3, stride: 1, pad: 1 })),
