@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
-import { initEngine, requestedBackend } from '../src/engine/backend.js';
+import { engineKey, initEngine, requestedBackend } from '../src/engine/backend.js';
 import {
   add, addN, avgPool2x2, avgPool3x3ExcludePad, batchNormTrain, conv2d, globalAvgPool, linear, poolCounts, relu,
   softmaxCrossEntropyMean,
@@ -123,6 +123,10 @@ describe('engine selection', () => {
     if (info.backend === 'native') {
       expect(info.native?.threads).toBe(1);
       expect(info.customKernels).toContain('Conv2DBackpropFilter (oneDNN)');
+      // The key names oneDNN's version and the instruction set its kernels were chosen for.
+      const { kernels } = tryLoadNativeKernels();
+      expect(kernels!.cpuIsa).toMatch(/^(sse41|avx|avx2|avx2_vnni|avx512_\w+|isa\d+)$/);
+      expect(engineKey('native')).toBe(`native:3:tfjs-${tf.version_core}:onednn-${kernels!.dnnlVersion}:${kernels!.cpuIsa}`);
     }
     if (info.backend === 'wasm') {
       expect(info.simd).toBe(true);

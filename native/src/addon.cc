@@ -455,8 +455,10 @@ NAPI_MODULE_INIT() {
   napi_value v;
   napi_create_string_utf8(env, mfnas::version_string().c_str(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "dnnlVersion", v);
+  napi_create_string_utf8(env, mfnas::cpu_isa_string().c_str(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, exports, "cpuIsa", v);
   // Must match ADDON_ABI in src/engine/native/binding.ts.
-  napi_create_uint32(env, 4, &v);
+  napi_create_uint32(env, 5, &v);
   napi_set_named_property(env, exports, "abiVersion", v);
   return exports;
 }

@@ -818,6 +818,24 @@ std::string version_string() {
   return o.str();
 }
 
+std::string cpu_isa_string() {
+  // The instruction set oneDNN dispatches to. Its kernels (and so the bits of a convolution)
+  // differ between ISAs; the key also needs it because a cache or a queue may span machines.
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "isa" + std::to_string((int)dnnl::get_effective_cpu_isa());
+  }
+}
+
 std::string describe_cache() {
   Ctx& c = ctx();
   std::ostringstream o;

@@ -51,6 +51,8 @@ int get_conv_format();
 void clear_cache();
 size_t cache_size();
 std::string version_string();
+// oneDNN's effective CPU instruction set, e.g. "avx512_core".
+std::string cpu_isa_string();
 // Implementation names chosen by oneDNN for the cached primitives (debugging).
 std::string describe_cache();
 

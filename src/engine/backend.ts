@@ -220,13 +220,16 @@ export async function resolveBackend(opts?: InitEngineOptions): Promise<ActiveBa
  */
 const KERNEL_ARITHMETIC: Record<ActiveBackend, number> = { native: 3, wasm: 1, node: 2, cpu: 1 };
 
-/** Names an engine down to the versions that fix its bits, e.g. `native:2:tfjs-4.22.0:onednn-2.6.3`. */
+/**
+ * Names an engine down to what fixes its bits, e.g. `native:3:tfjs-4.22.0:onednn-2.6.3:avx512_core`
+ * (oneDNN picks its convolution kernels by instruction set).
+ */
 export function engineKey(backend: ActiveBackend): string {
   const base = `${backend}:${KERNEL_ARITHMETIC[backend]}:tfjs-${tf.version_core}`;
   if (backend !== 'native') return base;
   const { kernels, reason } = tryLoadNativeKernels();
   if (!kernels) throw new Error(`MFNAS engine 'native' is unavailable: ${reason}`);
-  return `${base}:onednn-${kernels.dnnlVersion}`;
+  return `${base}:onednn-${kernels.dnnlVersion}:${kernels.cpuIsa}`;
 }
 
 /** The active engine, or null before `initEngine()`. */

@@ -83,6 +83,7 @@ export type ConvFormat = 'nhwc' | 'blocked' | 'auto';
 /** The addon's positional interface (exported for hot paths such as tfjs kernel functions). */
 export interface RawNativeAddon {
   readonly dnnlVersion: string;
+  readonly cpuIsa: string;
   readonly abiVersion: number;
   conv2d(x: Float32Array, w: Float32Array, y: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): void;
@@ -106,6 +107,8 @@ export interface RawNativeAddon {
 export interface NativeKernels {
   /** oneDNN version, e.g. "2.6.3". */
   readonly dnnlVersion: string;
+  /** The instruction set oneDNN's kernels use here, e.g. "avx512_core" (their bits depend on it). */
+  readonly cpuIsa: string;
   /** Absolute path of the loaded .node file. */
   readonly addonPath: string;
   /** The positional addon functions. */
@@ -165,7 +168,7 @@ export interface NativeKernels {
 
 // Builds of ABI 2 chose convolution formats by timing and split reductions by thread count:
 // refusing them keeps the reproducibility promise above.
-const ADDON_ABI = 4;
+const ADDON_ABI = 5;
 const FORMATS: readonly ConvFormat[] = ['nhwc', 'blocked', 'auto'];
 
 function pair(p: Pair | undefined, dflt: number): [number, number] {
@@ -201,6 +204,7 @@ function poolArgs(s: Pool2DShape): PoolArgs {
 function wrap(raw: RawNativeAddon, addonPath: string): NativeKernels {
   return {
     dnnlVersion: raw.dnnlVersion,
+    cpuIsa: raw.cpuIsa,
     addonPath,
     raw,
     setThreads: (n) => raw.setThreads(n),
