@@ -96,6 +96,22 @@ describe('mfnas scan --queue', { timeout: 300_000 }, () => {
     expect(JSON.parse(r.stdout).proxies.zico.kendall).toBe(kendallTau(zico, acc));
   });
 
+  it('serves the library\'s search() through `queue`: the same run as on local threads', async () => {
+    const { search } = await import('../src/index.js');
+    const settings = {
+      space: 'tss', dataset: 'cifar100', dataDir: DATA, batch: 16, batches: 2, cache: false as const,
+      population: 6, tournament: 3, steps: 3, seed: 5,
+    };
+    const before = jobsDone();
+    const queued = await search({ ...settings, queue: redis.url });
+    expect(jobsDone()).toBeGreaterThan(before); // the workers did score
+    // Two one-thread workers: OpenMP teams of two threads crawl when other processes hold the cores.
+    const local = await search({ ...settings, workers: 2 });
+    expect(queued.best).toEqual(local.best);
+    expect(queued.evaluated).toBe(local.evaluated);
+    await expect(search({ ...settings, queue: redis.url, screen: '2x8' })).rejects.toThrow(/screen cannot be combined with queue/);
+  });
+
   it('reports a job that fails on every attempt with the worker\'s error, never drops it', async () => {
     // A job under the very id the scan will use (index 9930: a class no other test scores), but
     // naming an architecture no worker can build:

@@ -198,6 +198,11 @@ export interface SearchOptions extends ProxyInputOptions {
   readonly timeBudget?: number;
   /** Worker threads for scoring (default one per core). */
   readonly workers?: number;
+  /**
+   * Score on `mfnas worker`s through this Redis (redis://[user:password@]host:port[/db]) instead
+   * of local threads (docs/distributed.md). Not with `screen`: workers score the full input only.
+   */
+  readonly queue?: string;
   /** Called after each step (step 0 = the initial population), with the answer's accuracy when tables exist. */
   readonly onStep?: (record: StepRecord, answerAccuracy: number | null) => void;
 }
@@ -219,6 +224,9 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
   }
   if (options.screen !== undefined && algorithm !== 'mfnas') throw new InputError(`screen is for algorithm 'mfnas'; ${algorithm} scores every candidate on one input`);
   if (options.confirm !== undefined && options.screen === undefined) throw new InputError("confirm goes with screen: add e.g. screen: '2x32'");
+  if (options.screen !== undefined && options.queue !== undefined) {
+    throw new InputError('screen cannot be combined with queue yet: queue workers score on the full input only; drop one of them');
+  }
   const screen = options.screen !== undefined ? parseScreenInput(String(options.screen), options.confirm ?? DEFAULT_CONFIRM) : undefined;
   const population = positiveInt(options.population ?? SEARCH_DEFAULTS.population, 'population', 2);
   const tournament = positiveInt(options.tournament ?? SEARCH_DEFAULTS.tournament, 'tournament', 2);
@@ -230,7 +238,7 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
   const full = { space, dataset, dataDir: options.dataDir, batch: options.batch, batches: options.batches, dataSeed: 0, initSeed: 0 };
   // Screened: candidates on the cheap input (worker pool), confirmations on the full one (this thread).
   const session = await openScoringSession({
-    ...full, cache: options.cache, workers: options.workers,
+    ...full, cache: options.cache, workers: options.workers, ...(options.queue !== undefined ? { queue: options.queue } : {}),
     ...(screen ? screenInputOptions(screen) : {}),
   });
   let confirmSession: ScoringSession | null = null;
