@@ -20,6 +20,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -129,6 +133,107 @@ struct Op {
   std::vector<std::unique_ptr<Bound>> bound;  // per slot
 };
 
+// Runs the chunks of one kernel call on the calling thread and up to `helpers` more.
+//
+// Not an OpenMP parallel region: a region ends at a barrier every thread of its team must
+// reach, so when another process holds a core, a descheduled team member makes every region
+// wait for the scheduler (milliseconds), and a network's pass is thousands of short regions:
+// at 2 threads on a busy 2-core machine a search ran 22x slower than at 1 thread. Here the
+// caller takes chunks itself and waits only for chunks a helper has started; a helper that
+// has not woken up yet is simply not needed. Which thread runs which chunk never matters:
+// each chunk writes its own outputs (see for_chunks).
+class TaskPool {
+ public:
+  explicit TaskPool(int helpers) {
+    for (int i = 1; i <= helpers; ++i) threads_.emplace_back([this, i] { loop(i); });
+  }
+  ~TaskPool() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  int helpers() const { return (int)threads_.size(); }
+
+  // f(k, slot) for k in [0, count); slots 0 (the caller) .. width-1.
+  void run(int64_t count, int width, const std::function<void(int64_t, int)>& f) {
+    auto job = std::make_shared<Job>();
+    job->count = count;
+    job->width = width;
+    job->fn = &f;
+    {
+      std::lock_guard<std::mutex> l(m_);
+      job_ = job;
+      gen_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    work(*job, 0);
+    // Every chunk is claimed now; wait for those still running on a helper.
+    while (job->done.load(std::memory_order_acquire) < count) std::this_thread::yield();
+    if (job->err) std::rethrow_exception(job->err);
+  }
+
+ private:
+  struct Job {
+    int64_t count = 0;
+    int width = 1;
+    const std::function<void(int64_t, int)>* fn = nullptr;
+    std::atomic<int64_t> next{0}, done{0};
+    std::mutex err_m;
+    std::exception_ptr err;
+  };
+
+  static void work(Job& j, int slot) {
+    for (;;) {
+      const int64_t k = j.next.fetch_add(1, std::memory_order_relaxed);
+      if (k >= j.count) return;  // a late helper of a finished call stops here, before fn
+      try {
+        (*j.fn)(k, slot);
+      } catch (...) {
+        std::lock_guard<std::mutex> l(j.err_m);
+        if (!j.err) j.err = std::current_exception();
+      }
+      j.done.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  void loop(int slot) {
+    // oneDNN primitives run on this thread must stay single-threaded, as on the caller's.
+    omp_set_num_threads(1);
+    uint64_t seen = 0;
+    for (;;) {
+      // Kernel calls come in quick succession during a pass: poll a little before sleeping.
+      for (int spin = 0; spin < 4000 && gen_.load(std::memory_order_acquire) == seen && !stop_flag(); ++spin) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+      }
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> l(m_);
+        cv_.wait(l, [&] { return stop_ || gen_.load(std::memory_order_relaxed) != seen; });
+        if (stop_) return;
+        seen = gen_.load(std::memory_order_relaxed);
+        job = job_;
+      }
+      if (slot < job->width) work(*job, slot);
+    }
+  }
+  bool stop_flag() {
+    std::lock_guard<std::mutex> l(m_);
+    return stop_;
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::atomic<uint64_t> gen_{0};
+  std::shared_ptr<Job> job_;
+  bool stop_ = false;
+};
+
 struct Ctx {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   std::vector<std::unique_ptr<Slot>> slots;
@@ -136,6 +241,15 @@ struct Ctx {
   std::vector<float> partials;  // per-chunk weight gradients
   std::vector<double> sums;     // per-block batch-norm sums
   int threads = 1;
+  std::unique_ptr<TaskPool> pool;
+
+  TaskPool& helpers(int n) {
+    if (!pool || pool->helpers() < n) {
+      pool.reset();
+      pool.reset(new TaskPool(n));
+    }
+    return *pool;
+  }
 
   // Only ever called outside parallel regions.
   void ensure_slots(int n) {
@@ -287,11 +401,10 @@ void check(bool ok, const char* msg) {
   if (!ok) throw std::invalid_argument(msg);
 }
 
-// Runs f(k, slot) for k in [0, count) on up to `threads` OpenMP threads. Which
-// thread runs which k varies; f must write only k's own outputs. A primitive
-// created for one thread runs its whole work on the calling thread here
-// (oneDNN's parallel() calls the body directly for one thread, and inside an
-// active parallel region never opens another).
+// Runs f(k, slot) for k in [0, count) on the calling thread and up to threads - 1 helpers
+// (TaskPool). Which thread runs which k varies; f must write only k's own outputs. A
+// primitive created for one thread runs its whole work on the thread that executes it
+// (oneDNN's parallel() calls the body directly for one thread).
 template <typename F>
 void for_chunks(int64_t count, int threads, F&& f) {
   const int nt = (int)std::min<int64_t>(threads, count);
@@ -299,17 +412,8 @@ void for_chunks(int64_t count, int threads, F&& f) {
     for (int64_t k = 0; k < count; ++k) f(k, 0);
     return;
   }
-  std::exception_ptr err;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (int64_t k = 0; k < count; ++k) {
-    try {
-      f(k, omp_get_thread_num());
-    } catch (...) {
-#pragma omp critical(mfnas_chunk_error)
-      if (!err) err = std::current_exception();
-    }
-  }
-  if (err) std::rethrow_exception(err);
+  const std::function<void(int64_t, int)> fn = [&f](int64_t k, int slot) { f(k, slot); };
+  ctx().helpers(nt - 1).run(count, nt, fn);
 }
 
 // The ops for each distinct chunk size of a batch (index 0: base + 1 images,
@@ -933,48 +1037,60 @@ void batchnorm_backward(int64_t n, int64_t h, int64_t w, int64_t ch, float eps, 
   });
 }
 
-// Plain OpenMP loops rather than oneDNN's eltwise primitive: the op is purely
-// memory bound, the loops measured as fast (backward ~20% faster), need no
-// primitive per length, run single-threaded below 64k elements, and may run
-// in place (y == x, dx == dy; hence no __restrict). NaN propagates forward.
+// Plain loops rather than oneDNN's eltwise primitive: the op is purely memory bound, the
+// loops measured as fast (backward ~20% faster), need no primitive per length, and may run
+// in place (y == x, dx == dy; hence no __restrict). NaN propagates forward. Split into
+// blocks of kEltBlock elements for the threads (one block, one thread, below that):
+// elementwise, so any split gives the same bits.
+constexpr int64_t kEltBlock = 1 << 16;
+
+template <typename F>
+void for_elements(int64_t len, F&& f) {
+  for_chunks((len + kEltBlock - 1) / kEltBlock, ctx().threads,
+             [&](int64_t b, int) { f(b * kEltBlock, std::min(len, (b + 1) * kEltBlock)); });
+}
+
 void relu_forward(int64_t len, const float* x, float* y) {
-  const int nt = len >= (1 << 16) ? ctx().threads : 1;
-#pragma omp parallel for simd num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < len; ++i) {
-    const float v = x[i];
-    y[i] = v < 0.f ? 0.f : v;  // NaN stays NaN
-  }
+  for_elements(len, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) {
+      const float v = x[i];
+      y[i] = v < 0.f ? 0.f : v;  // NaN stays NaN
+    }
+  });
 }
 
 void relu_backward(int64_t len, const float* x, const float* dy, float* dx) {
-  const int nt = len >= (1 << 16) ? ctx().threads : 1;
-#pragma omp parallel for simd num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < len; ++i) {
-    const float g = dy[i];  // unconditional load: lets the loop vectorize as a blend
-    dx[i] = x[i] > 0.f ? g : 0.f;
-  }
+  for_elements(len, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) {
+      const float g = dy[i];  // unconditional load: lets the loop vectorize as a blend
+      dx[i] = x[i] > 0.f ? g : 0.f;
+    }
+  });
 }
 
 // Left to right per element, as a chain of two-input adds would round; three inputs (a
 // NAS-Bench-201 cell's last node) read each once instead of writing and re-reading a partial sum.
 void add_n(int64_t len, int64_t k, const float* const* xs, float* __restrict y) {
   check(k >= 2, "addN: needs at least 2 inputs");
-  const int nt = len >= (1 << 16) ? ctx().threads : 1;
   const float* x0 = xs[0];
   const float* x1 = xs[1];
-  if (k == 3) {
-    const float* x2 = xs[2];
-#pragma omp parallel for simd num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < len; ++i) y[i] = (x0[i] + x1[i]) + x2[i];
-    return;
-  }
-#pragma omp parallel for simd num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < len; ++i) y[i] = x0[i] + x1[i];
-  for (int64_t j = 2; j < k; ++j) {
-    const float* xj = xs[j];
-#pragma omp parallel for simd num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < len; ++i) y[i] += xj[i];
-  }
+  for_elements(len, [&](int64_t i0, int64_t i1) {
+    if (k == 3) {
+      const float* x2 = xs[2];
+#pragma omp simd
+      for (int64_t i = i0; i < i1; ++i) y[i] = (x0[i] + x1[i]) + x2[i];
+      return;
+    }
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) y[i] = x0[i] + x1[i];
+    for (int64_t j = 2; j < k; ++j) {
+      const float* xj = xs[j];
+#pragma omp simd
+      for (int64_t i = i0; i < i1; ++i) y[i] += xj[i];
+    }
+  });
 }
 
 void avgpool_forward(const PoolShape& s, const float* x, float* y) {
