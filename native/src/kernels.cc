@@ -205,7 +205,7 @@ class TaskPool {
     uint64_t seen = 0;
     for (;;) {
       // Kernel calls come in quick succession during a pass: poll a little before sleeping.
-      for (int spin = 0; spin < 4000 && gen_.load(std::memory_order_acquire) == seen && !stop_flag(); ++spin) {
+      for (int spin = 0; spin < 4000 && gen_.load(std::memory_order_acquire) == seen && !stop_.load(); ++spin) {
 #if defined(__x86_64__)
         __builtin_ia32_pause();
 #endif
@@ -221,17 +221,13 @@ class TaskPool {
       if (slot < job->width) work(*job, slot);
     }
   }
-  bool stop_flag() {
-    std::lock_guard<std::mutex> l(m_);
-    return stop_;
-  }
 
   std::vector<std::thread> threads_;
   std::mutex m_;
   std::condition_variable cv_;
   std::atomic<uint64_t> gen_{0};
   std::shared_ptr<Job> job_;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 struct Ctx {
