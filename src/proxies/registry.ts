@@ -52,8 +52,8 @@ export const DEFAULT_PROXIES: readonly ProxyName[] = MFNAS_FIDELITIES;
  */
 /**
  * `az_nas_intgrad`: AZ-NAS's four components and MFNAS's intgrad_param, log-rank aggregated —
- * the best ranking of docs/ranking.md on TSS / CIFAR-10 (τ 0.777 on 500 cells; az_nas 0.752,
- * intgrad_param 0.660), as AZ-NAS fuses its components with SynFlow (0.774 here).
+ * the best ranking of docs/ranking.md on TSS (τ 0.788 on 1,000 CIFAR-10 cells; az_nas 0.762,
+ * intgrad_param 0.665), as AZ-NAS fuses its components with SynFlow (0.779 there).
  */
 const azNasIntgrad = ensembleProxy([...azNas.components, 'intgrad_param'], {
   name: 'az_nas_intgrad',
