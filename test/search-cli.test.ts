@@ -161,6 +161,12 @@ describe('search outputs with a proxy named like a cost column', () => {
     expect([json.settings.batches, json.settings.batch]).toEqual([2, 8]);
     expect(run.confirmed).toHaveLength(3);
     expect(run.confirmed.map((c: any) => c.arch)).toContain(run.best.arch);
+    // The report names the screen and lists the confirmations with their full-input scores.
+    const report = readFileSync(path.join(out, 'report.html'), 'utf8');
+    expect(report).toContain('candidates on 2 × 4 images, the 3 best confirmed on 2 × 8');
+    const confirmedRows = [...report.matchAll(/<table class="confirmed">(.*?)<\/table>/gs)][0]![1]!.match(/<tr[ >]/g)!.length - 1;
+    expect(confirmedRows).toBe(3);
+    expect(report).toMatch(new RegExp(`<table class="confirmed">.*class="answer" data-arch="${run.best.arch.replace(/[|~+]/g, '\\$&')}"`, 's'));
     // The answer's scores are the full input's: what `mfnas score` gives on 2 × 8 images.
     const score = JSON.parse((await runCli(['score', '--space', 'tss', '--dataset', 'ImageNet16-120', '--batch', '8', '--batches', '2',
       '--seed', '0', '--arch', run.best.arch, '--no-cache', '--json'])).stdout);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ProxyName } from '../proxies/registry.js';
 import { paretoFront } from '../search/pareto.js';
 import {
-  searchScoreName, searchScores, type ArchSummary, type FolderSummary, type RankedArch, type RunDetail, type SearchResult,
+  screenLabel, searchScoreName, searchScores, type ArchSummary, type FolderSummary, type RankedArch, type RunDetail, type SearchResult,
 } from '../search/run.js';
 import { spaceByName } from '../spaces/index.js';
 import { channelBars } from '../spaces/sss/drawing.js';
@@ -151,6 +151,7 @@ export function renderSearchReport(result: SearchResult, details: readonly RunDe
     ['objectives', s.objectives ?? 'one answer'], ['limits', [s.maxFlops !== null ? `≤ ${s.maxFlops} M FLOPs` : '', s.maxParams !== null ? `≤ ${s.maxParams} parameters` : ''].filter(Boolean).join(', ') || 'none'],
     ['seeds', s.runs > 1 ? `${s.seed}–${s.seed + s.runs - 1}` : String(s.seed)], ['time budget', s.timeBudget === null ? 'none' : `${s.timeBudget} min per run`],
     ['proxy batches', `${s.batches} × ${s.batch} images, data seed ${s.dataSeed}, init seed ${s.initSeed}`],
+    ...(s.screen ? [['screen', `candidates on ${screenLabel(s.screen)} images, the ${s.screen.confirm} best confirmed on ${s.batches} × ${s.batch}`]] as [string, string][] : []),
     ...(s.imageSize !== null ? [['image size', `${s.imageSize} px${s.skipBad ? ', bad files skipped' : ''}`]] as [string, string][] : []),
     ['mfnas / engine', `${env.mfnas} / ${env.engine} (${env.platform}, Node ${env.node})`], ['data fingerprint', env.dataFingerprint],
     ['rerun', `mfnas search --rerun ${path.posix.join('RUN', 'result.json')}`],
@@ -159,12 +160,26 @@ export function renderSearchReport(result: SearchResult, details: readonly RunDe
   // ---- the ten best
   out.push('<h2>The 10 best architectures found</h2>');
   out.push(`<p>By the search's own ranking (${escapeXml(scoreName)}${result.algorithm === 'mfnas' ? `: the sum of the fidelities (${escapeXml(s.fidelities.join(', '))}), each divided by its largest value in the run's history; the answer is the best by ${escapeXml(s.fidelities[0])} of the first three` : ''}). ` +
-    'Highlighted: the answer.</p>');
+    `${s.screen ? ` Scores on the screening input, ${screenLabel(s.screen)} images (the confirmations on the full input follow).` : ''} Highlighted: the answer.</p>`);
   details.forEach((d, i) => {
     const top = [...d.scored].map((c, k) => ({ c, k })).sort((a, b) => b.c.score - a.c.score || a.k - b.k).slice(0, 10).map((x) => x.c);
     const tableHtml = archTable(top, new Set([d.result.best.arch]), 'top10', scoreName, proxies);
     out.push(i === 0 ? `${details.length > 1 ? `<h3>seed ${d.result.seed}</h3>` : ''}${tableHtml}` : `<details><summary>seed ${d.result.seed}</summary>${tableHtml}</details>`);
   });
+
+  // ---- a screened search's confirmations
+  if (s.screen) {
+    out.push('<h2>Confirmed on the full input</h2>');
+    out.push(`<p>The ${s.screen.confirm} best of each run's history by the ranking above, scored again on ${s.batches} × ${s.batch} images; ` +
+      `ranked here by the same rule over these scores, the answer being the best by ${escapeXml(s.fidelities[0])} of the first three.</p>`);
+    result.runs.forEach((r, i) => {
+      const confirmed = r.confirmed ?? [];
+      const scores = searchScores(result.algorithm, s.proxy, confirmed.map((c) => c.scores), s.fidelities);
+      const ranked = confirmed.map((c, k) => ({ ...c, score: scores[k] })).sort((a, b) => b.score - a.score);
+      const tableHtml = archTable(ranked, new Set([r.best.arch]), 'confirmed', scoreName, proxies);
+      out.push(i === 0 ? `${result.runs.length > 1 ? `<h3>seed ${r.seed}</h3>` : ''}${tableHtml}` : `<details><summary>seed ${r.seed}</summary>${tableHtml}</details>`);
+    });
+  }
 
   // ---- accuracy against cost
   const valueName = hasAcc ? 'test accuracy (%)' : scoreName;
