@@ -54,7 +54,7 @@ describe('mfnas arch', () => {
 describe('score cache', () => {
   it('survives a process killed mid-run, and the rerun resumes', async () => {
     const cache = path.join(tmp(), 'scores.sqlite');
-    const args = ['correlate', '--space', 'tss', '--dataset', 'ImageNet16-120', '--sample', '8', '--seed', '5',
+    const args = ['correlate', '--space', 'tss', '--dataset', 'ImageNet16-120', '--sample', '16', '--seed', '5',
       '--batch', '8', '--batches', '2', '--workers', '1', '--cache', cache, '--proxies', 'intgrad_param,intgrad_mean', '--json'];
     const child = startCli(args);
     const rows = () => {
@@ -64,19 +64,19 @@ describe('score cache', () => {
       } catch { return 0; }
     };
     const deadline = Date.now() + 300_000;
-    while (rows() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (rows() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const before = rows();
     expect(before).toBeGreaterThanOrEqual(2);
-    expect(before).toBeLessThan(8);
+    expect(before).toBeLessThan(16);
 
     const r = await runCli(args);
     expect(r.code).toBe(0);
     const o = JSON.parse(r.stdout);
-    expect(o.n).toBe(8);
+    expect(o.n).toBe(16);
     // Only what the killed run had not committed is computed again.
-    expect(o.evaluated).toBeLessThanOrEqual(8 - before);
+    expect(o.evaluated).toBeLessThanOrEqual(16 - before);
     expect(o.evaluated).toBeGreaterThan(0);
     expect(rows()).toBeGreaterThanOrEqual(before);
     // A third run computes nothing.

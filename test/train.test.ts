@@ -357,7 +357,8 @@ describe('mfnas train (CLI)', () => {
 
   it('saves and exits 130 on Ctrl-C; --resume finishes the run', async () => {
     const out = path.join(tmp(), 'run');
-    const args = ['train', '--space', 'sss', '--arch', ARCH, '--out', out, '--epochs', '4', '--limit', '128', '--test-limit', '32', '--batch', '64'];
+    // Enough epochs that the run cannot finish before the signal lands (4 took ~1.5 s in all).
+    const args = ['train', '--space', 'sss', '--arch', ARCH, '--out', out, '--epochs', '24', '--limit', '128', '--test-limit', '32', '--batch', '64'];
     const child = startCli(args);
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
@@ -370,10 +371,11 @@ describe('mfnas train (CLI)', () => {
     expect(stderr).toMatch(/interrupted .* continue with mfnas train --out .* --resume/);
     const c = loadCheckpoint(out)!;
     expect(c.state.epoch * 2 + c.state.step).toBeGreaterThan(0);
-    const r = await runCli(['train', '--out', out, '--resume', '--epochs', '4', '--json']);
+    expect(c.state.epoch).toBeLessThan(24);
+    const r = await runCli(['train', '--out', out, '--resume', '--epochs', '24', '--json']);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
-    expect(json).toMatchObject({ arch: ARCH, space: 'sss', epochs: 4 });
-    expect(json.metrics).toHaveLength(4);
+    expect(json).toMatchObject({ arch: ARCH, space: 'sss', epochs: 24 });
+    expect(json.metrics).toHaveLength(24);
   }, 120_000);
 });
