@@ -824,15 +824,10 @@ MFNAS_CLONES void box_vsum(const float* prev, const float* cur, const float* nex
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) out[i] = (prev[i] + cur[i]) + next[i];
   } else if (prev || next) {
+    // A two-term sum: the order of its operands does not change the bits.
     const float* o = prev ? prev : next;
-    // (prev + cur) at the bottom row, (cur + next) at the top: the same left-to-right order.
-    if (prev) {
 #pragma omp simd
-      for (int64_t i = 0; i < n; ++i) out[i] = o[i] + cur[i];
-    } else {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) out[i] = cur[i] + o[i];
-    }
+    for (int64_t i = 0; i < n; ++i) out[i] = o[i] + cur[i];
   } else {
     for (int64_t i = 0; i < n; ++i) out[i] = cur[i];
   }
@@ -874,12 +869,13 @@ void avgpool3x3_run(const PoolShape& s, bool backward, const float* in, float* o
       inv[(size_t)(r * s.w + x)] = 1.f / (float)(rows * cols);
     }
   const int64_t img = s.h * s.w * s.c;
-  const int threads = ctx().threads;
-  std::vector<std::vector<float>> rings((size_t)std::max(1, threads));
-  for_chunks(s.n, threads, [&](int64_t i, int slot) {
-    std::vector<float>& ring = rings[(size_t)slot];
-    ring.resize((size_t)(4 * s.w * s.c));
-    box3x3_image(in + i * img, out + i * img, s.h, s.w, s.c, inv.data(), backward, ring.data());
+  Ctx& c = ctx();
+  const int slots = (int)std::min<int64_t>(c.threads, s.n);
+  c.ensure_slots(slots);
+  for_chunks(s.n, slots, [&](int64_t i, int slot) {
+    // The 3-row ring and a scaled row, in the slot's scratch memory.
+    float* ring = static_cast<float*>(c.slots[(size_t)slot]->scratch((size_t)(4 * s.w * s.c) * sizeof(float)));
+    box3x3_image(in + i * img, out + i * img, s.h, s.w, s.c, inv.data(), backward, ring);
   });
 }
 

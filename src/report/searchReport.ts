@@ -163,8 +163,7 @@ export function renderSearchReport(result: SearchResult, details: readonly RunDe
     `${s.screen ? ` Scores on the screening input, ${screenLabel(s.screen)} images (the confirmations on the full input follow).` : ''} Highlighted: the answer.</p>`);
   details.forEach((d, i) => {
     const top = [...d.scored].map((c, k) => ({ c, k })).sort((a, b) => b.c.score - a.c.score || a.k - b.k).slice(0, 10).map((x) => x.c);
-    const tableHtml = archTable(top, new Set([d.result.best.arch]), 'top10', scoreName, proxies);
-    out.push(i === 0 ? `${details.length > 1 ? `<h3>seed ${d.result.seed}</h3>` : ''}${tableHtml}` : `<details><summary>seed ${d.result.seed}</summary>${tableHtml}</details>`);
+    out.push(perSeed(d.result.seed, i, details.length, archTable(top, new Set([d.result.best.arch]), 'top10', scoreName, proxies)));
   });
 
   // ---- a screened search's confirmations
@@ -176,8 +175,7 @@ export function renderSearchReport(result: SearchResult, details: readonly RunDe
       const confirmed = r.confirmed ?? [];
       const scores = searchScores(result.algorithm, s.proxy, confirmed.map((c) => c.scores), s.fidelities);
       const ranked = confirmed.map((c, k) => ({ ...c, score: scores[k] })).sort((a, b) => b.score - a.score);
-      const tableHtml = archTable(ranked, new Set([r.best.arch]), 'confirmed', scoreName, proxies);
-      out.push(i === 0 ? `${result.runs.length > 1 ? `<h3>seed ${r.seed}</h3>` : ''}${tableHtml}` : `<details><summary>seed ${r.seed}</summary>${tableHtml}</details>`);
+      out.push(perSeed(r.seed, i, result.runs.length, archTable(ranked, new Set([r.best.arch]), 'confirmed', scoreName, proxies)));
     });
   }
 
@@ -277,6 +275,12 @@ export function renderSearchReport(result: SearchResult, details: readonly RunDe
   });
   out.push('</div>');
   return htmlPage(title, out.join('\n'));
+}
+
+/** One run's table: the first run's shown (under a heading when there are several), the others folded. */
+function perSeed(seed: number, i: number, runs: number, tableHtml: string): string {
+  if (i > 0) return `<details><summary>seed ${seed}</summary>${tableHtml}</details>`;
+  return `${runs > 1 ? `<h3>seed ${seed}</h3>` : ''}${tableHtml}`;
 }
 
 function archTable(archs: readonly RankedArch[], answers: ReadonlySet<string>, cls: string, scoreName: string, proxies: readonly ProxyName[]): string {
