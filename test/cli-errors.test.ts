@@ -104,11 +104,53 @@ describe('flag values are checked before any work', () => {
     [['--seed', '4294967296'], /--seed must be an integer from 0 to 4294967295/],
     [['--data-seed', '2.5'], /--data-seed must be an integer from 0 to 4294967295/],
     [['--seed', '4294967295', '--runs', '2'], /--runs 2 from --seed 4294967295 goes past the largest seed 4294967295/],
-    [['--population', '1e1'], /--population must be an integer >= 2, got "1e1"/],
+    [['--population', '1e1'], /--population must be an integer from 2 to 10000, got "1e1"/],
+    // Upper bounds keep a search finite; the same schema checks --rerun's result.json (test/rerun-hostile.test.ts).
+    [['--population', '1000000000'], /^mfnas: --population must be an integer from 2 to 10000, got "1000000000"$/],
+    [['--steps', '1000000000000'], /^mfnas: --steps must be an integer from 0 to 100000, got "1000000000000"$/],
+    [['--runs', '1000000'], /^mfnas: --runs must be an integer from 1 to 10000, got "1000000"$/],
+    [['--batch', '1000000'], /^mfnas: --batch must be an integer from 1 to 4096, got 1000000$/],
+    [['--time-budget', '1e9'], /^mfnas: --time-budget must be at most 525600, got "1e9"$/],
   ])('search %j exits 2 naming the flag', async (flags, pattern) => {
     const r = await search(...(flags as string[]));
     expect(r.code).toBe(2);
     expectOneLine(r.stderr, pattern);
+  });
+
+  it.each([
+    ['redis://u:p%zz@host', /^mfnas: --queue redis:\/\/u:\*\*\*@host:6379\/0: the password has a bad percent-encoding \(not shown\); write % as %25/],
+    ['redis://:p%zz@host:6380/1', /the password has a bad percent-encoding \(not shown\)/],
+    ['redis://:p%@host', /the password has a bad percent-encoding/],
+    ['redis://u%zz:p%zz@host', /^mfnas: --queue redis:\/\/u%zz:\*\*\*@host:6379\/0: the user name has a bad percent-encoding/],
+    ['redis://:p%zz@host:70000', /^mfnas: --queue: port 70000 is out of range: give a port from 1 to 65535 \(default 6379\)$/],
+    ['redis://:p%zz@[::1]:99999/0', /^mfnas: --queue: port 99999 is out of range/],
+    ['redis://:p%zz@host:0', /port 0 is out of range: give a port from 1 to 65535/],
+    ['redis://:p%zz@host:6379/db', /the database after the port must be a number from 0 to 9999/],
+    ['http://:p%zz@host', /is not a Redis URL/],
+    ['redis://:p%zz@host/0?tls=1', /options after \? or # are not supported/],
+  ])('search --queue %s exits 2 naming the problem, never the password', async (url, pattern) => {
+    const r = await search('--queue', url);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, pattern);
+    expect(r.stderr).not.toContain('p%zz:');
+    expect(r.stderr.replace(/u%zz:/, '')).not.toMatch(/p%zz|p%@/);
+  });
+
+  it('the real entry point prints a bad queue URL on one line, without a stack trace', async () => {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let code: number;
+    let text: string;
+    try {
+      code = await runCli(['search', '--data-dir', emptyDataDir, '--queue', 'redis://u:p%zz@host']);
+      text = err.mock.calls.map((c) => String(c[0])).join('');
+    } finally {
+      err.mockRestore();
+      out.mockRestore();
+    }
+    expect(code).toBe(2);
+    expectOneLine(text, /^mfnas: --queue .*: the password has a bad percent-encoding/);
+    expect(text).not.toMatch(/URIError|internal error|p%zz/);
   });
 
   it('the largest seed is accepted', async () => {

@@ -3,7 +3,7 @@
  * (rediss://, self-signed certificate trusted through MFNAS_QUEUE_CA) with a password.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { startRedis, startWorker, stopWorker, type RedisServer, type WorkerProce
 import { describeError, parseQueueUrl, redact } from '../src/queue/connection.js';
 import { decodeScore, encodeScore, jobId, jobKey } from '../src/queue/jobs.js';
 import { InputError } from '../src/util/errors.js';
+import { thrownBy } from './helpers/oneLine.js';
 
 describe('queue URLs', () => {
   it('parses host, port, database, user and password; TLS for rediss', () => {
@@ -31,15 +32,44 @@ describe('queue URLs', () => {
   it('refuses what is not a Redis URL without echoing a password', () => {
     const bad = ['http://u:hunter2@h:1', 'redis://:hunter2@h:1/x', 'redis://:hunter2@h:1?tls=1', 'hunter2 is no url', 'redis://:hunter2@:1'];
     for (const text of bad) {
-      let err: unknown = null;
-      try {
-        parseQueueUrl(text, {});
-      } catch (e) {
-        err = e;
-      }
+      const err = thrownBy(() => parseQueueUrl(text, {}));
       expect(err, text).toBeInstanceOf(InputError);
       expect((err as Error).message).not.toContain('hunter2');
       expect((err as Error).message).toMatch(/redis:\/\//);
+    }
+  });
+
+  it('bad percent-encoding and out-of-range ports are one-line InputErrors that never show the password', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['redis://u:hunter2%zz@host', /^--queue redis:\/\/u:\*\*\*@host:6379\/0: the password has a bad percent-encoding \(not shown\)/],
+      ['redis://:hunter2%@host:6380/2', /the password has a bad percent-encoding/],
+      ['redis://:hunter2%C3%28@host', /the password has a bad percent-encoding/], // not UTF-8
+      ['redis://al%zz:hunter2@host', /^--queue redis:\/\/al%zz:\*\*\*@host:6379\/0: the user name has a bad percent-encoding/],
+      ['redis://:hunter2@host:65536', /^--queue: port 65536 is out of range: give a port from 1 to 65535/],
+      ['rediss://u:hunter2@[::1]:99999', /^--queue: port 99999 is out of range/],
+      ['redis://:hunter2@host:0/1', /port 0 is out of range/],
+      ['redis://:hunter2@host:1/123456', /the database after the port must be a number from 0 to 9999/],
+    ];
+    for (const [text, pattern] of cases) {
+      const err = thrownBy(() => parseQueueUrl(text, {}));
+      expect(err, text).toBeInstanceOf(InputError);
+      expect((err as Error).message, text).toMatch(pattern);
+      expect((err as Error).message).not.toContain('hunter2');
+      expect((err as Error).message).not.toMatch(/\n/);
+    }
+    expect(parseQueueUrl('redis://:hunter2@host:65535', {}).port).toBe(65535);
+  });
+
+  it('MFNAS_QUEUE_CA must be a regular file: a folder or FIFO is refused without blocking', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mfnas-ca-'));
+    try {
+      const fifo = path.join(dir, 'ca.pem');
+      execFileSync('mkfifo', [fifo]);
+      expect(() => parseQueueUrl('rediss://host', { MFNAS_QUEUE_CA: fifo })).toThrow(/MFNAS_QUEUE_CA .*ca\.pem" is a FIFO \(named pipe\), not a regular file: give the PEM file/);
+      expect(() => parseQueueUrl('rediss://host', { MFNAS_QUEUE_CA: dir })).toThrow(/is a directory, not a regular file/);
+      expect(() => parseQueueUrl('rediss://host', { MFNAS_QUEUE_CA: path.join(dir, 'none.pem') })).toThrow(/cannot be opened \(ENOENT\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -16,6 +16,7 @@ import { openScoringSession, type ScoringSession } from '../proxies/session.js';
 import type { ScoreCache } from '../storage/scoreCache.js';
 import { describeArchitecture, openDefaultBenchmark, type ArchInfo } from '../report/archInfo.js';
 import { ALGORITHMS, DEFAULT_CONFIRM, parseFidelities, parseScreenInput, runSearch, screenInputOptions, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
+import { checkSearchNumbers, OPTION_NAMES, screenNumbers } from '../search/settings.js';
 import type { StepRecord } from '../search/problem.js';
 import { parseArchitecture, parseSpaceName, spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
@@ -228,12 +229,13 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
     throw new InputError('screen cannot be combined with queue yet: queue workers score on the full input only; drop one of them');
   }
   const screen = options.screen !== undefined ? parseScreenInput(String(options.screen), options.confirm ?? DEFAULT_CONFIRM) : undefined;
-  const population = positiveInt(options.population ?? SEARCH_DEFAULTS.population, 'population', 2);
-  const tournament = positiveInt(options.tournament ?? SEARCH_DEFAULTS.tournament, 'tournament', 2);
-  if (tournament > population) throw new InputError(`tournament (${tournament}) cannot exceed population (${population})`);
-  for (const [name, v] of [['maxFlops', options.maxFlops], ['maxParams', options.maxParams], ['timeBudget', options.timeBudget]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InputError(`${name} must be a number greater than 0, got ${quoteInput(String(v))}`);
-  }
+  const { population = SEARCH_DEFAULTS.population, tournament = SEARCH_DEFAULTS.tournament, steps = SEARCH_DEFAULTS.steps,
+    mutations = SEARCH_DEFAULTS.mutations, samples = SEARCH_DEFAULTS.samples, seed = 0 } = options;
+  // The ranges of `mfnas search`'s flags and of --rerun's result.json: one schema.
+  checkSearchNumbers({
+    population, tournament, steps, mutations, samples, seed, batch: options.batch, batches: options.batches,
+    maxFlops: options.maxFlops, maxParams: options.maxParams, timeBudget: options.timeBudget, ...(screen ? screenNumbers(screen) : {}),
+  }, OPTION_NAMES);
   const dataset = await datasetOf(options.dataset, options);
   const full = { space, dataset, dataDir: options.dataDir, batch: options.batch, batches: options.batches, dataSeed: 0, initSeed: 0 };
   // Screened: candidates on the cheap input (worker pool), confirmations on the full one (this thread).
@@ -248,10 +250,7 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
       scorer: session.scorer, benchmark: openDefaultBenchmark(options.dataDir), ...(confirmSession ? { confirmScorer: confirmSession.scorer } : {}),
       options: {
         algorithm, population, tournament, proxy, fidelities,
-        steps: positiveInt(options.steps ?? SEARCH_DEFAULTS.steps, 'steps', 0),
-        mutations: positiveInt(options.mutations ?? SEARCH_DEFAULTS.mutations, 'mutations', 0),
-        samples: positiveInt(options.samples ?? SEARCH_DEFAULTS.samples, 'samples', 1),
-        seed: seedOf(options.seed, 'seed'), runs: 1, timeBudget: options.timeBudget,
+        steps, mutations, samples, seed, runs: 1, timeBudget: options.timeBudget,
         limits: { maxFlops: options.maxFlops, maxParams: options.maxParams }, ...(screen ? { screen } : {}),
       },
       hooks: options.onStep ? { onStep: (_seed, rec, acc) => options.onStep!(rec, acc) } : undefined,
@@ -316,7 +315,3 @@ function seedOf(v: number | undefined, name: string): number {
   return v;
 }
 
-function positiveInt(v: number, name: string, min: number): number {
-  if (!Number.isSafeInteger(v) || v < min) throw new InputError(`${name} must be an integer >= ${min}, got ${quoteInput(String(v))}`);
-  return v;
-}

@@ -6,6 +6,7 @@ import { resolveDataset } from '../datasets/resolve.js';
 import { Progress } from '../util/progress.js';
 import { parseSpaceName } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
+import { boundProblem, integerBound, MAX_SEED, positiveBound, type NumberBound } from '../util/bounds.js';
 import { parseDecimal, parseDecimalInteger } from '../util/decimal.js';
 import { InputError, oneLine, quoteInput } from '../util/errors.js';
 
@@ -94,32 +95,29 @@ export function proxyListText(flag: string): (text: string) => string {
 }
 
 export function parseIntFlag(name: string, { min = -Infinity, max = Number.MAX_SAFE_INTEGER } = {}) {
-  return (text: string): number => {
-    const v = parseDecimalInteger(text);
-    if (!Number.isSafeInteger(v) || v < min || v > max) {
-      const range = min > -Infinity ? (max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` >= ${min}`) : '';
-      throw new InputError(`--${name} must be an integer${range}, got ${quoteInput(text)}`);
-    }
-    return v;
-  };
+  return parseBoundedFlag(name, integerBound(min, max));
 }
 
-/**
- * Seeds are integers 0..2^32-1: the generator (src/util/rng.ts) keeps 32 bits of a seed, so a
- * larger one would silently repeat a smaller one's streams.
- */
-export const MAX_SEED = 2 ** 32 - 1;
+export { MAX_SEED };
 
 export function parseSeedFlag(name: string) {
   return parseIntFlag(name, { min: 0, max: MAX_SEED });
 }
 
-/** A finite decimal number; `positive` refuses zero and negative values (budgets, limits). */
-export function parseNumberFlag(name: string, { positive = false } = {}) {
+/** A finite decimal number; `positive` refuses zero and negative values (budgets, limits), `max` larger ones. */
+export function parseNumberFlag(name: string, { positive = false, max = Infinity } = {}) {
+  return parseBoundedFlag(name, positive ? positiveBound(max) : { integer: false, min: -Infinity, max });
+}
+
+/**
+ * A decimal number within `bound` (an integer is written without point or exponent), with the
+ * wording the checks of settings read from files use too (src/util/bounds.ts).
+ */
+export function parseBoundedFlag(name: string, bound: NumberBound) {
   return (text: string): number => {
-    const v = parseDecimal(text);
-    if (!Number.isFinite(v)) throw new InputError(`--${name} must be a number, got ${quoteInput(text)}`);
-    if (positive && !(v > 0)) throw new InputError(`--${name} must be greater than 0, got ${quoteInput(text)}`);
+    const v = bound.integer ? parseDecimalInteger(text) : parseDecimal(text);
+    const problem = boundProblem(bound, v);
+    if (problem !== null) throw new InputError(`--${name} ${problem}, got ${quoteInput(text)}`);
     return v;
   };
 }

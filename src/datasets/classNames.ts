@@ -4,8 +4,8 @@
  * (`batches.meta.txt`, `fine_label_names.txt`). ImageNet16-120 has none, so its classes (and
  * those of a CIFAR copy without its names file) are named by their number.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { readRegularFileSync } from '../util/regularFile.js';
 import { requireDataDir, type DataDirOptions } from './dataDir.js';
 import { datasetInfo, isFolderDataset, type DatasetName, type DatasetRef } from './registry.js';
 
@@ -35,7 +35,7 @@ export function classNames(ref: DatasetRef, opt: ClassNamesOptions = {}): string
   if (rel) {
     const dataDir = requireDataDir({ dataDir: opt.dataDir, env: opt.env, cwd: opt.cwd });
     try {
-      const names = fs.readFileSync(path.join(dataDir, rel), 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
+      const names = readRegularFileSync(path.join(dataDir, rel), { what: 'the class names file', hint: 'give a text file of one name per line' }).toString('utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
       // A file that does not list exactly one name per class is not trusted for the labels.
       if (names.length === info.classes) return names;
     } catch {

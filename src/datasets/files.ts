@@ -1,6 +1,7 @@
 /** Small file helpers shared by the dataset loaders: reads that fail with a DataError naming the path. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { DataError } from '../util/errors.js';
+import { readRegularFileSync } from '../util/regularFile.js';
 
 /** Decoded images of one file or split: `pixels` is n × 3 × H × W (channel planes, as stored). */
 export interface RawImages {
@@ -11,19 +12,17 @@ export interface RawImages {
 
 export const FETCH_HINT = 'check --data-dir / MFNAS_DATA_DIR or run `mfnas data fetch`';
 
+/**
+ * A data file's bytes. Only a regular file is read (symlinks followed): a FIFO or a device in the
+ * data folder is a one-line DataError, never a blocked or endless read.
+ */
 export function readDataFile(path: string): Uint8Array {
-  let st;
   try {
-    st = statSync(path);
-  } catch {
-    throw new DataError(`missing data file: ${path} does not exist (${FETCH_HINT})`);
-  }
-  if (!st.isFile()) throw new DataError(`not a file: ${path} (${FETCH_HINT})`);
-  try {
-    return readFileSync(path);
+    statSync(path);
   } catch (e) {
-    throw new DataError(`cannot read ${path}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DataError(`missing data file: ${path} does not exist (${FETCH_HINT})`);
   }
+  return readRegularFileSync(path, { what: 'the data file', hint: FETCH_HINT });
 }
 
 /**

@@ -18,7 +18,7 @@ import { onnxModelBytes } from './onnx.js';
 import { LABELS_JSON, MODEL_DIR, PREPROCESS_JSON } from './predict.js';
 
 export { exportGraph, type ExportGraph, type GraphNode } from './graph.js';
-export { buildLayersModel, exportLayersModel, fileModelHandler, MODEL_JSON, WEIGHTS_BIN, type ExportMetadata } from './layersModel.js';
+export { buildLayersModel, checkWeightsCover, exportLayersModel, fileModelHandler, MODEL_JSON, WEIGHTS_BIN, type ExportMetadata } from './layersModel.js';
 export { exportOnnx, onnxModelBytes, ONNX_OPSET } from './onnx.js';
 export {
   predict, loadExportedModel, readLabels, readPreprocess, LABELS_JSON, PREPROCESS_JSON, MODEL_DIR,

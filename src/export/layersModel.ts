@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainedNetwork } from '../networks/trained.js';
 import { initEngine } from '../engine/backend.js';
 import { writeFilesAtomic, type OutputFile } from '../util/atomicWrite.js';
-import { DataError, InputError, quotePath } from '../util/errors.js';
+import { DataError, InputError, quoteInput, quotePath } from '../util/errors.js';
+import { readRegularFileSync } from '../util/regularFile.js';
 import { exportGraph, INPUT_NAME, type ExportGraph, type GraphNode } from './graph.js';
 
 export const MODEL_JSON = 'model.json';
@@ -172,27 +173,58 @@ export async function exportLayersModel(trained: TrainedNetwork, dir: string): P
   writeFilesAtomic(await layersModelFiles(trained, dir));
 }
 
-/** A JSON file of an export; a missing file is an InputError (wrong folder), a damaged one a DataError. */
+/** A JSON file of an export; a missing file is an InputError (wrong folder), a damaged one (or a FIFO, a device, a folder) a DataError. */
 export function readJsonFile(file: string, what: string): unknown {
-  let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    fs.lstatSync(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`${quotePath(file)} does not exist; give the run folder of \`mfnas export\` (it holds ${what})`);
-    throw new DataError(`cannot read ${quotePath(file)} (${code ?? (e as Error).message}); check its permissions`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new InputError(`${quotePath(file)} does not exist; give the run folder of \`mfnas export\` (it holds ${what})`);
+    }
   }
+  const bytes = readRegularFileSync(file, { what: `the ${what}`, hint: 're-run `mfnas export`' });
   try {
-    return JSON.parse(text);
+    return JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new DataError(`${quotePath(file)} is not valid JSON; re-run \`mfnas export\``);
   }
 }
 
+/** Bytes of one float32 weight of `shape`. */
+const weightBytes = (shape: readonly number[]) => 4 * shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The weights manifest of model.json, checked before tfjs reads it: without one, tfjs keeps the
+ * layers' initial weights (all zeros here) and the model predicts the same for every image.
+ * mfnas writes plain float32 weights, so that is all it accepts.
+ */
+function checkManifest(manifest: unknown, file: string): tf.io.WeightsManifestConfig {
+  const bad = (why: string) => new DataError(`${quotePath(file)} ${why}; re-run \`mfnas export\``);
+  if (!Array.isArray(manifest) || manifest.length === 0) throw bad('has no weights (weightsManifest is missing or empty)');
+  const names = new Set<string>();
+  for (const group of manifest as unknown[]) {
+    const g = group as { paths?: unknown; weights?: unknown } | null;
+    if (g === null || typeof g !== 'object' || !Array.isArray(g.paths) || g.paths.length === 0 || !g.paths.every((p) => typeof p === 'string' && p !== '')
+      || !Array.isArray(g.weights)) {
+      throw bad('has a weightsManifest entry without weight file paths or a weight list');
+    }
+    for (const w of g.weights as unknown[]) {
+      const e = w as { name?: unknown; shape?: unknown; dtype?: unknown; quantization?: unknown } | null;
+      if (e === null || typeof e !== 'object' || typeof e.name !== 'string' || !Array.isArray(e.shape)
+        || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || e.dtype !== 'float32' || e.quantization !== undefined) {
+        throw bad('lists a weight that is not a named float32 tensor with a shape');
+      }
+      if (names.has(e.name)) throw bad(`lists the weight ${quoteInput(e.name)} twice`);
+      names.add(e.name);
+    }
+  }
+  return manifest as tf.io.WeightsManifestConfig;
+}
+
 /**
  * A tf.io handler that loads a LayersModel saved as `model.json` + weight files from disk
  * (what tfjs-node's `file://` does, for @tensorflow/tfjs alone). Weight files must sit in
- * the folder of model.json.
+ * the folder of model.json, be regular files, and hold exactly the bytes the manifest lists.
  */
 export function fileModelHandler(modelJsonPath: string): tf.io.IOHandler {
   return {
@@ -201,23 +233,46 @@ export function fileModelHandler(modelJsonPath: string): tf.io.IOHandler {
       if (modelJson == null || typeof modelJson !== 'object' || modelJson.modelTopology == null) {
         throw new DataError(`${quotePath(modelJsonPath)} is not a TensorFlow.js model (no modelTopology); re-run \`mfnas export\``);
       }
+      const manifest = checkManifest(modelJson.weightsManifest, modelJsonPath);
       const dir = path.dirname(modelJsonPath);
-      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+      return tf.io.getModelArtifactsForJSON({ ...modelJson, weightsManifest: manifest }, async (groups) => {
         const buffers: ArrayBuffer[] = [];
-        for (const group of manifest) {
+        let total = 0;
+        for (const group of groups) {
           for (const p of group.paths) {
             const file = path.join(dir, path.basename(p));
-            let bytes: Buffer;
-            try {
-              bytes = fs.readFileSync(file);
-            } catch (e) {
-              throw new DataError(`cannot read the weights ${quotePath(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); re-run \`mfnas export\``);
-            }
+            const bytes = readRegularFileSync(file, { what: 'the weights', hint: 're-run `mfnas export`' });
+            total += bytes.byteLength;
             buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
           }
         }
-        return [tf.io.getWeightSpecs(manifest), tf.io.CompositeArrayBuffer.join(buffers)];
+        const specs = tf.io.getWeightSpecs(groups);
+        const expected = specs.reduce((sum, w) => sum + weightBytes(w.shape), 0);
+        if (total !== expected) {
+          throw new DataError(`the weight files of ${quotePath(modelJsonPath)} hold ${total.toLocaleString('en-US')} bytes where its manifest lists ` +
+            `${expected.toLocaleString('en-US')}; re-run \`mfnas export\``);
+        }
+        return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
       });
     },
   };
+}
+
+/**
+ * Throws a DataError unless the loaded weights `specs` are exactly the weights of `model`'s
+ * layers, name for name and shape for shape: tfjs leaves any weight it is not given at its
+ * initial value, which for an export's layers is zero.
+ */
+export function checkWeightsCover(model: tf.LayersModel, specs: readonly tf.io.WeightsManifestEntry[], file: string): void {
+  const bad = (why: string) => new DataError(`${quotePath(file)} ${why}; re-run \`mfnas export\``);
+  const given = new Map(specs.map((s) => [s.name, s.shape]));
+  const wanted = new Map(model.weights.map((w) => [w.originalName, w.shape]));
+  for (const [name, shape] of wanted) {
+    const got = given.get(name);
+    if (!got) throw bad(`has no weights for ${quoteInput(name)}`);
+    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+      throw bad(`gives ${quoteInput(name)} the shape [${got.join(', ')}] where its layer takes [${shape.join(', ')}]`);
+    }
+  }
+  for (const name of given.keys()) if (!wanted.has(name)) throw bad(`lists the weight ${quoteInput(name)}, which no layer has`);
 }

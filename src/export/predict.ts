@@ -9,7 +9,7 @@ import { initEngine } from '../engine/backend.js';
 import { decodeImage } from '../datasets/imageFolder/decode.js';
 import type { Preprocess } from '../networks/trained.js';
 import { DataError, InputError, quoteInput, quotePath } from '../util/errors.js';
-import { fileModelHandler, MODEL_JSON, readJsonFile } from './layersModel.js';
+import { checkWeightsCover, fileModelHandler, MODEL_JSON, readJsonFile } from './layersModel.js';
 
 export const LABELS_JSON = 'labels.json';
 export const PREPROCESS_JSON = 'preprocess.json';
@@ -97,11 +97,28 @@ export async function loadExportedModel(runDir: string): Promise<{ model: tf.Lay
   await initEngine();
   const file = path.join(runDir, MODEL_DIR, MODEL_JSON);
   let model: tf.LayersModel;
+  let artifacts: tf.io.ModelArtifacts;
   try {
-    model = await tf.loadLayersModel(fileModelHandler(file));
+    artifacts = await fileModelHandler(file).load!();
+    // The layers first, the weights once checkWeightsCover has said what is missing or extra by name.
+    model = await tf.loadLayersModel(tf.io.fromMemory({ ...artifacts, weightData: undefined, weightSpecs: undefined }));
   } catch (e) {
     if (e instanceof InputError || e instanceof DataError) throw e;
     throw new DataError(`cannot load the model ${quotePath(file)} (${(e as Error).message}); re-run \`mfnas export\``);
+  }
+  try {
+    const specs = artifacts.weightSpecs ?? [];
+    checkWeightsCover(model, specs, file);
+    const weights = tf.io.decodeWeights(artifacts.weightData!, specs);
+    try {
+      model.loadWeights(weights, true);
+    } finally {
+      tf.dispose(Object.values(weights));
+    }
+  } catch (e) {
+    model.dispose();
+    if (e instanceof DataError) throw e;
+    throw new DataError(`cannot load the weights of ${quotePath(file)} (${(e as Error).message}); re-run \`mfnas export\``);
   }
   const inShape = model.inputs[0].shape;
   const outShape = model.outputs[0].shape;

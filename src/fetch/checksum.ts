@@ -2,10 +2,14 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { InputError } from '../util/errors.js';
+import { DataError, InputError, quotePath } from '../util/errors.js';
+import { pathKind } from '../util/regularFile.js';
 
 /** Hex MD5 of a file, streamed (constant memory). */
 export async function md5File(file: string): Promise<string> {
+  // A FIFO would never end and a device never stop: only a regular file has a checksum.
+  const kind = pathKind(file);
+  if (kind.kind !== 'file') throw new DataError(`${quotePath(file)} ${kind.kind === 'missing' ? kind.description : `is ${kind.description}, not a regular file`}: remove it or give another --to folder`);
   const hash = createHash('md5');
   await pipeline(fs.createReadStream(file), hash);
   return hash.digest('hex');

@@ -21,6 +21,7 @@ import { DataError, InputError, quotePath } from '../util/errors.js';
 import { md5File, normalizeMd5 } from './checksum.js';
 import { downloadFile } from './download.js';
 import { extractTar, listFiles, looksLikeTar } from './extract.js';
+import { describeKind } from '../util/regularFile.js';
 
 export type CifarName = 'cifar10' | 'cifar100';
 
@@ -328,6 +329,10 @@ export async function installImageNet16(options: InstallImageNet16Options): Prom
     let n = 0;
     for (const src of options.from) {
       const st = await fsp.stat(src);
+      // A FIFO or device named like a batch file would block the copy or never end.
+      if (!st.isDirectory() && !st.isFile()) {
+        throw new InputError(`--from ${quotePath(src)} is ${describeKind(st)}, not a file or folder: pass the ImageNet16 archives, folders or pickle files`);
+      }
       if (st.isDirectory()) {
         for (const rel of await listFiles(src)) {
           const name = path.posix.basename(rel);

@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as tar from 'tar';
 import { DataError } from '../util/errors.js';
+import { pathKind } from '../util/regularFile.js';
 
 const WRITABLE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
@@ -19,6 +20,8 @@ export interface ExtractOptions {
 /** True if the file starts like a gzip stream or an (uncompressed) ustar/GNU tar archive. */
 export function looksLikeTar(file: string): boolean {
   let fd: number | null = null;
+  // A FIFO or device would block or never end: only a regular file can be an archive.
+  if (pathKind(file).kind !== 'file') return false;
   try {
     fd = fs.openSync(file, 'r');
     const head = Buffer.alloc(512);

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DatasetName } from '../datasets/registry.js';
 import { parseDecimal } from '../util/decimal.js';
+import { readRegularFileSync } from '../util/regularFile.js';
 import { DataError, InputError, MfnasError, quoteInput } from '../util/errors.js';
 import { formatTssCell, parseTssCell, TSS_SIZE } from '../spaces/tss/cell.js';
 import { formatSssChannels, parseSssChannels, sssFromIndex, SSS_SIZE } from '../spaces/sss/channels.js';
@@ -154,9 +155,9 @@ function dataError(file: string, problem: string): DataError {
 function readCsv(file: string): Csv {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFileSync(file, { what: 'the benchmark table', hint: 'give a CSV file' }).toString('utf8');
   } catch (e) {
-    throw dataError(file, `cannot be read (${(e as Error).message})`);
+    throw dataError(file, `cannot be read (${(e as Error).message.split(':')[0]})`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let records: string[][];

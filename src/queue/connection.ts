@@ -4,9 +4,9 @@
  * logs use `redacted` (the password as `***`), and `redact` scrubs the password out of any text a
  * library hands back (ioredis and BullMQ errors).
  */
-import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
-import { DataError, InputError, quotePath } from '../util/errors.js';
+import { DataError, InputError } from '../util/errors.js';
+import { readRegularFileSync } from '../util/regularFile.js';
 
 export const DEFAULT_REDIS_PORT = 6379;
 
@@ -24,6 +24,22 @@ export interface QueueConnection {
 }
 
 const URL_SHAPE = 'redis://[user:password@]host:port[/db] (rediss:// for TLS)';
+const MAX_PORT = 65_535;
+/** A PEM bundle of every public certificate authority is about 200 KB. */
+const MAX_CA_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A percent-encoded user name or password, decoded; bad encoding (`%zz`, a lone `%`, bytes that
+ * are not UTF-8) is a one-line InputError that shows neither the part nor the password.
+ */
+function decodeUrlPart(encoded: string, what: 'user name' | 'password', redacted: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new InputError(`--queue ${redacted}: the ${what} has a bad percent-encoding${what === 'password' ? ' (not shown)' : ''}; ` +
+      'write % as %25 and each special character as %XX, e.g. @ as %40');
+  }
+}
 
 /**
  * Parses a queue URL. The password may also come from `MFNAS_QUEUE_PASSWORD` (so that it stays
@@ -35,13 +51,15 @@ export function parseQueueUrl(text: string, env: NodeJS.ProcessEnv = process.env
   try {
     url = new URL(text.trim());
   } catch {
+    // The one mistake worth naming: a port the URL parser refuses as too large.
+    const port = /^rediss?:\/\/(?:[^@/]*@)?(?:\[[^\]/]*\]|[^:/@[]*):(\d+)(?:[/?#]|$)/i.exec(text.trim())?.[1];
+    if (port !== undefined && Number(port) > MAX_PORT) {
+      throw new InputError(`--queue: port ${port.length > 12 ? `${port.slice(0, 12)}…` : port} is out of range: ` +
+        `give a port from 1 to ${MAX_PORT} (default ${DEFAULT_REDIS_PORT})`);
+    }
     // Not echoed: a malformed URL may still hold a password.
     throw new InputError(`--queue is not a URL (not shown, it may hold a password): use ${URL_SHAPE}`);
   }
-  const rawPassword = url.password;
-  const password = rawPassword !== '' ? decodeURIComponent(rawPassword) : env.MFNAS_QUEUE_PASSWORD || undefined;
-  const secrets = [rawPassword, password ?? ''].filter((s) => s.length >= 1);
-  const username = url.username !== '' ? decodeURIComponent(url.username) : undefined;
   const redacted = redactUrl(url);
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new InputError(`--queue ${redacted} is not a Redis URL: use ${URL_SHAPE}`);
@@ -49,21 +67,26 @@ export function parseQueueUrl(text: string, env: NodeJS.ProcessEnv = process.env
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new InputError(`--queue ${redacted} names no host: use ${URL_SHAPE}`);
   const port = url.port === '' ? DEFAULT_REDIS_PORT : Number(url.port);
+  // The URL parser has refused ports above 65535 already; 0 would mean "any port" to a server, never a Redis to reach.
+  if (port < 1) throw new InputError(`--queue ${redacted}: port 0 is out of range: give a port from 1 to ${MAX_PORT} (default ${DEFAULT_REDIS_PORT})`);
   const dbText = url.pathname.replace(/^\//, '');
-  if (!/^\d{0,4}$/.test(dbText)) throw new InputError(`--queue ${redacted}: the database after the port must be a number (e.g. /0)`);
+  if (!/^\d{0,4}$/.test(dbText)) throw new InputError(`--queue ${redacted}: the database after the port must be a number from 0 to 9999 (e.g. /0)`);
   const db = dbText === '' ? 0 : Number(dbText);
   if (url.search !== '' || url.hash !== '') {
     throw new InputError(`--queue ${redacted}: options after ? or # are not supported; use ${URL_SHAPE}`);
   }
+  // Decoded once the URL's shape is right, so that a message names the first thing to fix.
+  const username = url.username !== '' ? decodeUrlPart(url.username, 'user name', redacted) : undefined;
+  const rawPassword = url.password;
+  const password = rawPassword !== '' ? decodeUrlPart(rawPassword, 'password', redacted) : env.MFNAS_QUEUE_PASSWORD || undefined;
+  const secrets = [rawPassword, password ?? ''].filter((s) => s.length >= 1);
   const tls = url.protocol === 'rediss:';
   let ca: Buffer | undefined;
   if (tls && env.MFNAS_QUEUE_CA) {
-    try {
-      ca = readFileSync(env.MFNAS_QUEUE_CA);
-    } catch (e) {
-      throw new DataError(`MFNAS_QUEUE_CA ${quotePath(env.MFNAS_QUEUE_CA)} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): ` +
-        'give the PEM file of the certificate authority that signed the Redis server certificate');
-    }
+    // A regular file only: a FIFO or device named here would block or flood the process.
+    ca = readRegularFileSync(env.MFNAS_QUEUE_CA, {
+      what: 'MFNAS_QUEUE_CA', hint: 'give the PEM file of the certificate authority that signed the Redis server certificate', maxBytes: MAX_CA_BYTES,
+    });
   }
   const options: RedisOptions = {
     host, port, db, username, password,

@@ -12,10 +12,13 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname, cpus } from 'node:os';
-import type { DatasetName } from '../datasets/registry.js';
-import { PROXIES, isProxyName, type ProxyName } from '../proxies/registry.js';
+import path from 'node:path';
+import { DATASETS, type DatasetName } from '../datasets/registry.js';
+import { PROXIES, PROXY_NAMES, isProxyName, type ProxyName } from '../proxies/registry.js';
 import type { ScoreSettings } from '../storage/scoreCache.js';
+import { SPACES } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
+import { quoteInput } from '../util/errors.js';
 
 /** The BullMQ queue all mfnas scoring jobs go to. */
 export const QUEUE_NAME = 'mfnas-scores';
@@ -99,18 +102,198 @@ export function workerIdentity(): WorkerIdentity {
 }
 
 /**
- * Why this mfnas cannot run a job (another job layout, an unknown proxy or another definition
- * version of one), or null when it can.
+ * What one queue job may ask of a worker. Anyone who can write to the Redis can queue a job, so
+ * these bound the time and memory a single job can cost; they sit well above what a scan or
+ * search needs (its defaults: 2 batches of 128 images of 32 px).
  */
-export function jobIncompatibility(d: ScoreJobData): string | null {
-  if (d?.schema !== JOB_SCHEMA) return `job layout ${String(d?.schema)} differs from this worker's ${JOB_SCHEMA} (another mfnas version): run the same mfnas version on workers and submitter`;
-  for (const p of d.proxies) {
-    if (!isProxyName(p.name)) return `unknown proxy ${JSON.stringify(String(p.name).slice(0, 40))} (another mfnas version): run the same mfnas version everywhere`;
-    if (PROXIES[p.name].version !== p.version) {
-      return `proxy ${p.name} is version ${p.version} in the job, ${PROXIES[p.name].version} in this worker: run the same mfnas version everywhere`;
-    }
+export const JOB_LIMITS = {
+  /** The command line's --arch limit; every space's representative is far shorter. */
+  archChars: 200,
+  /** Canonical class keys are at most ~120 characters (TSS). */
+  canonicalChars: 400,
+  engineChars: 200,
+  dirChars: 4096,
+  batchSize: 1024,
+  batches: 16,
+  /** The generator keeps 32 bits of a seed (src/util/rng.ts), as the --seed flags do. */
+  seed: 2 ** 32 - 1,
+  /**
+   * Largest side of a folder job's images. The command line allows 512 on a machine its user
+   * owns; on a worker, a folder at 512 px costs 16 times the memory per image and per network
+   * activation of one at 128 px (the hostile probe grew a worker to 7 GB), so queue jobs stop at
+   * 128.
+   */
+  imageSize: 128,
+  /** Images (train and test) of a folder job, whatever their size. */
+  images: 50_000,
+  /** Bytes of a folder job's decoded images held in memory (3 bytes per pixel). */
+  decodedBytes: 256 * 2 ** 20,
+  /** Pixels of one proxy batch (batch size × side²): network activations grow with it. */
+  batchPixels: 2 ** 21,
+  /** Pixels of all proxy batches of a job (96 MiB as float32 RGB). */
+  inputPixels: 2 ** 23,
+} as const;
+
+/** The most images a folder job of `imageSize` may hold (JOB_LIMITS.images and .decodedBytes). */
+export function maxFolderImages(imageSize: number): number {
+  return Math.min(JOB_LIMITS.images, Math.floor(JOB_LIMITS.decodedBytes / (3 * imageSize * imageSize)));
+}
+
+/** Why a worker refuses a job (the message goes after the REFUSED prefix). */
+export class JobRefusal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JobRefusal';
   }
-  return null;
+}
+
+/** The fix for a job no mfnas of this version would have queued. */
+const NOT_OURS = 'queue jobs with mfnas scan/correlate/search --queue of the same version';
+
+type Fields = Record<string, unknown>;
+
+function refuse(message: string): never {
+  throw new JobRefusal(message);
+}
+
+function isRecord(v: unknown): v is Fields {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `value` is an object with exactly the fields `names`. */
+function record(value: unknown, what: string, names: readonly string[]): Fields {
+  if (!isRecord(value)) refuse(`the job's ${what} is ${describeValue(value)}, not an object: ${NOT_OURS}`);
+  for (const k of Object.keys(value)) {
+    if (!names.includes(k)) refuse(`the job's ${what} has an unknown field ${quoteInput(k, { max: 40 })}: ${NOT_OURS}`);
+  }
+  for (const k of names) if (!Object.hasOwn(value, k)) refuse(`the job's ${what} has no ${k}: ${NOT_OURS}`);
+  return value;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return quoteInput(v, { max: 40 });
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return `a ${typeof v}`;
+}
+
+function text(v: unknown, what: string, max: number): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) {
+    refuse(`the job's ${what} must be a text of 1 to ${max} characters, got ${describeValue(v)}: ${NOT_OURS}`);
+  }
+  return v;
+}
+
+function int(v: unknown, what: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    refuse(`the job's ${what} must be an integer from ${min} to ${max}, got ${describeValue(v)}: ${NOT_OURS}`);
+  }
+  return v;
+}
+
+function hex(v: unknown, what: string, digits: number): string {
+  if (typeof v !== 'string' || !new RegExp(`^[0-9a-f]{${digits}}$`).test(v)) {
+    refuse(`the job's ${what} must be ${digits} hex digits, got ${describeValue(v)}: ${NOT_OURS}`);
+  }
+  return v;
+}
+
+function parseDataset(v: unknown): JobDataset {
+  if (isRecord(v) && v.kind === 'builtin') {
+    const d = record(v, 'dataset', ['kind', 'name']);
+    if (typeof d.name !== 'string' || !Object.hasOwn(DATASETS, d.name)) {
+      refuse(`the job's dataset ${describeValue(d.name)} is not a builtin dataset (${Object.keys(DATASETS).join(', ')}): ${NOT_OURS}`);
+    }
+    return { kind: 'builtin', name: d.name as DatasetName };
+  }
+  if (isRecord(v) && v.kind === 'folder') {
+    const d = record(v, 'dataset', ['kind', 'dir', 'imageSize', 'skipBad', 'fingerprint']);
+    const dir = text(d.dir, 'image folder', JOB_LIMITS.dirChars);
+    // The worker resolves the folder against its --image-root folders; a relative path or one
+    // with `..` has no business in a job (the submitter sends its folder's absolute path).
+    if (!path.isAbsolute(dir) || dir.split(/[\\/]/).includes('..') || dir.includes('\0')) {
+      refuse(`the job's image folder ${quoteInput(dir, { max: 80, tail: true })} is not an absolute path without '..': ${NOT_OURS}`);
+    }
+    const imageSize = int(d.imageSize, 'imageSize', 8, JOB_LIMITS.imageSize);
+    if (imageSize % 4 !== 0) refuse(`the job's imageSize must be a multiple of 4 (the networks halve it twice), got ${imageSize}: ${NOT_OURS}`);
+    if (typeof d.skipBad !== 'boolean') refuse(`the job's skipBad must be true or false, got ${describeValue(d.skipBad)}: ${NOT_OURS}`);
+    return { kind: 'folder', dir, imageSize, skipBad: d.skipBad, fingerprint: hex(d.fingerprint, 'folder fingerprint', 64) };
+  }
+  return refuse(`the job's dataset must be a builtin's name or an image folder, got ${isRecord(v) ? `kind ${describeValue(v.kind)}` : describeValue(v)}: ${NOT_OURS}`);
+}
+
+function parseSettings(v: unknown, side: number): ScoreSettings {
+  const s = record(v, 'settings', ['batchSize', 'batches', 'dataSeed', 'initSeed']);
+  const batchSize = int(s.batchSize, 'batch size', 1, JOB_LIMITS.batchSize);
+  const batches = int(s.batches, 'batch count', 1, JOB_LIMITS.batches);
+  const dataSeed = int(s.dataSeed, 'data seed', 0, JOB_LIMITS.seed);
+  const initSeed = int(s.initSeed, 'init seed', 0, JOB_LIMITS.seed);
+  const pixels = batchSize * side * side;
+  if (pixels > JOB_LIMITS.batchPixels || pixels * batches > JOB_LIMITS.inputPixels) {
+    refuse(`the job's proxy input (${batches} batches of ${batchSize} images of ${side} px) is over a worker's limits ` +
+      `(batch size × side² ≤ ${JOB_LIMITS.batchPixels}, × batches ≤ ${JOB_LIMITS.inputPixels}): use smaller batches`);
+  }
+  return { batchSize, batches, dataSeed, initSeed };
+}
+
+function parseProxies(v: unknown): ScoreJobData['proxies'] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > PROXY_NAMES.length) {
+    refuse(`the job's proxies must be a list of 1 to ${PROXY_NAMES.length} proxies, got ${describeValue(v)}: ${NOT_OURS}`);
+  }
+  const seen = new Set<string>();
+  return v.map((item) => {
+    const p = record(item, 'proxy', ['name', 'version']);
+    if (typeof p.name !== 'string' || !isProxyName(p.name)) {
+      refuse(`unknown proxy ${describeValue(p.name)} (another mfnas version): run the same mfnas version everywhere`);
+    }
+    if (seen.has(p.name)) refuse(`the job names proxy ${p.name} twice: ${NOT_OURS}`);
+    seen.add(p.name);
+    if (p.version !== PROXIES[p.name].version) {
+      refuse(`proxy ${p.name} is version ${describeValue(p.version)} in the job, ${PROXIES[p.name].version} in this worker: run the same mfnas version everywhere`);
+    }
+    return { name: p.name, version: PROXIES[p.name].version };
+  });
+}
+
+const JOB_FIELDS = ['schema', 'key', 'space', 'dataset', 'datasetKey', 'settings', 'dataFingerprint', 'engine', 'arch', 'canonical', 'proxies'] as const;
+
+/**
+ * A queue job's payload checked whole against the job schema — types, ranges, known space,
+ * dataset and proxies, text lengths, the proxy input's size, and the key it claims — before a
+ * worker does anything with it. Throws a JobRefusal saying what is wrong (user text quoted and
+ * escaped). The data, the engine and the arch string itself are the worker's to check: they
+ * need its files, its engine and the space's parser.
+ */
+export function parseJob(raw: unknown): ScoreJobData {
+  if (!isRecord(raw) || raw.schema !== JOB_SCHEMA) {
+    refuse(`job layout ${isRecord(raw) ? describeValue(raw.schema) : describeValue(raw)} differs from this worker's ${JOB_SCHEMA} (another mfnas version): ` +
+      'run the same mfnas version on workers and submitter');
+  }
+  const j = record(raw, 'payload', JOB_FIELDS);
+  if (typeof j.space !== 'string' || !Object.hasOwn(SPACES, j.space)) {
+    refuse(`the job's space ${describeValue(j.space)} is not one of ${Object.keys(SPACES).join(', ')}: ${NOT_OURS}`);
+  }
+  const space = j.space as SpaceName;
+  const dataset = parseDataset(j.dataset);
+  const expectedKey = dataset.kind === 'builtin' ? dataset.name : `folder:${dataset.fingerprint}`;
+  if (j.datasetKey !== expectedKey) refuse(`the job's datasetKey ${describeValue(j.datasetKey)} does not match its dataset: ${NOT_OURS}`);
+  const side = dataset.kind === 'builtin' ? DATASETS[dataset.name].resolution : dataset.imageSize;
+  const d: ScoreJobData = {
+    schema: JOB_SCHEMA,
+    key: text(j.key, 'key', 4 * JOB_LIMITS.archChars + JOB_LIMITS.engineChars + 400),
+    space, dataset, datasetKey: expectedKey,
+    settings: parseSettings(j.settings, side),
+    dataFingerprint: hex(j.dataFingerprint, 'data fingerprint', 16),
+    engine: text(j.engine, 'engine', JOB_LIMITS.engineChars),
+    arch: text(j.arch, 'arch', JOB_LIMITS.archChars),
+    canonical: text(j.canonical, 'canonical class', JOB_LIMITS.canonicalChars),
+    proxies: parseProxies(j.proxies),
+  };
+  // The id collapses duplicates by this key: a job whose key is not its content's would let one
+  // job's result be taken for another's.
+  if (jobKey(d) !== d.key) refuse(`the job's key does not match its content: ${NOT_OURS}`);
+  return d;
 }
 
 /** The result's scores decoded, checked to be exactly the proxies asked for. */

@@ -3,7 +3,7 @@
  * each proxy's rank correlation with the benchmark test accuracy. Set proxies (presets such as
  * az_nas, `ensemble(...)`) are computed from their components over the whole sample.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readRegularFileSync } from '../util/regularFile.js';
 import type { Benchmark } from '../natsbench/tables.js';
 import { builtinName, datasetLabel, type DatasetName } from '../datasets/registry.js';
 import type { ProxyName, SetProxyInfo } from '../proxies/registry.js';
@@ -53,8 +53,8 @@ export function parseIndexList(text: string, size: number, source: string): numb
 }
 
 export function readIndexFile(path: string, size: number): number[] {
-  if (!existsSync(path)) throw new DataError(`indices file not found: ${path}`);
-  return parseIndexList(readFileSync(path, 'utf8'), size, path);
+  const text = readRegularFileSync(path, { what: '--indices-file', hint: 'give a text file of indices' }).toString('utf8');
+  return parseIndexList(text, size, path);
 }
 
 /** Indices run over the whole space: a benchmark table has one row per architecture. */

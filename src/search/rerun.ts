@@ -2,78 +2,100 @@
  * `mfnas search --rerun RUN/result.json`: the settings a search recorded, read back and checked,
  * and the comparison of a rerun's answers with the recorded ones.
  */
-import { readFileSync } from 'node:fs';
-import { MFNAS_FIDELITIES, parseScoreSpec, scoreName } from '../proxies/registry.js';
-import { parseSpaceName } from '../spaces/index.js';
+import { spaceByName } from '../spaces/index.js';
 import { DataError, quotePath } from '../util/errors.js';
-import { ALGORITHMS, parseScreenInput, screenInputText, parseFidelities, parseObjectives, type SearchEnvironment, type SearchSettings } from './run.js';
+import { readRegularFileSync } from '../util/regularFile.js';
+import type { SearchEnvironment, SearchSettings } from './run.js';
+import { checkSearchSettings, shownValue, type SettingNames } from './settings.js';
 
 export interface RecordedSearch {
   settings: SearchSettings;
-  environment: Partial<SearchEnvironment>;
+  environment: Partial<Pick<SearchEnvironment, 'dataFingerprint' | 'engine'>>;
   answers: Array<{ seed: number; arch: string }>;
 }
 
-/** Reads a search's result.json; a file that is not one (or from before settings were recorded) is a DataError. */
+/** A result.json of 10,000 runs with Pareto sets stays far below this; a larger file is not one. */
+const MAX_RESULT_BYTES = 256 * 1024 * 1024;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Fields of a result.json are named by their path in it; any problem is the file's (DataError). */
+function recordedNames(file: string): SettingNames {
+  return {
+    name: (f) => `settings.${f}`,
+    error: (m) => recordedError(file, m),
+    keepParserMessages: false,
+  };
+}
+
+function recordedError(file: string, message: string): DataError {
+  // The field first: a long path is what gets cut from a capped line.
+  return new DataError(`--rerun: ${message} in ${quotePath(file)}; the file was edited or damaged: run the search again with its flags`);
+}
+
+/**
+ * Reads a search's result.json and checks everything later used from it before any work: the
+ * settings against the schema the command line uses (src/search/settings.ts), the recorded
+ * answers against those settings, and the environment fields the comparison prints. Anything
+ * else is a one-line DataError naming the file and the field.
+ */
 export function readRecordedSearch(file: string): RecordedSearch {
-  let text: string;
+  const bytes = readRegularFileSync(file, {
+    what: '--rerun: the search result', hint: 'give the result.json that `mfnas search --out DIR` wrote', maxBytes: MAX_RESULT_BYTES,
+  });
+  let json: unknown;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new DataError(`--rerun: cannot read ${quotePath(file)} (${(e as NodeJS.ErrnoException).code ?? String(e)}); give the result.json of a search`);
-  }
-  let json: any;
-  try {
-    json = JSON.parse(text);
+    json = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new DataError(`--rerun: ${quotePath(file)} is not JSON; give the result.json that \`mfnas search --out DIR\` wrote`);
   }
-  const s = json?.settings;
-  if (!s || typeof s !== 'object') {
+  if (!isRecord(json) || !isRecord(json.settings)) {
     throw new DataError(`--rerun: ${quotePath(file)} records no settings (not a search result, or one written by an earlier mfnas); run the search again with its flags`);
   }
-  const bad = (field: string) => new DataError(`--rerun: ${quotePath(file)} has an invalid settings.${field}; the file was edited or damaged`);
-  const int = (field: keyof SearchSettings, min: number) => {
-    const v = s[field];
-    if (!Number.isSafeInteger(v) || v < min) throw bad(field);
-    return v as number;
-  };
-  const num = (field: keyof SearchSettings) => {
-    const v = s[field];
-    if (v === null || v === undefined) return null;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(field);
-    return v;
-  };
-  try { parseSpaceName(String(s.space)); } catch { throw bad('space'); }
-  if (typeof s.dataset !== 'string' || s.dataset === '') throw bad('dataset');
-  if (!ALGORITHMS.includes(s.algorithm)) throw bad('algorithm');
-  let proxy: string;
-  try { proxy = scoreName(parseScoreSpec(String(s.proxy))); } catch { throw bad('proxy'); }
-  // Written before fidelities were choosable: the paper's.
-  let fidelities: string[] = [...MFNAS_FIDELITIES];
-  if (s.fidelities !== undefined) {
-    if (!Array.isArray(s.fidelities) || !s.fidelities.every((f: unknown) => typeof f === 'string')) throw bad('fidelities');
-    try { fidelities = parseFidelities(s.fidelities).map(scoreName); } catch { throw bad('fidelities'); }
+  const settings = checkSearchSettings(json.settings, recordedNames(file));
+  return { settings, answers: recordedAnswers(file, json.runs, settings), environment: recordedEnvironment(file, json.environment) };
+}
+
+/** One {seed, best: {arch}} per run, seeds seed, seed+1, … in order, each answer an architecture of the space. */
+function recordedAnswers(file: string, runs: unknown, s: SearchSettings): RecordedSearch['answers'] {
+  if (!Array.isArray(runs) || runs.length !== s.runs) {
+    const what = Array.isArray(runs) ? `${runs.length} record${runs.length === 1 ? '' : 's'}` : shownValue(runs);
+    throw recordedError(file, `runs must be an array of ${s.runs} run record${s.runs === 1 ? '' : 's'} {seed, best: {arch}} (settings.runs), got ${what}`);
   }
-  let screen: SearchSettings['screen'] = null;
-  if (s.screen !== null && s.screen !== undefined) {
-    const r = s.screen;
-    try { screen = parseScreenInput(screenInputText({ ...r, resolution: r.resolution ?? null }), r.confirm); } catch { throw bad('screen'); }
+  const space = spaceByName(s.space);
+  return runs.map((r: unknown, i) => {
+    const seed = s.seed + i;
+    if (!isRecord(r) || r.seed !== seed) {
+      throw recordedError(file, `runs[${i}].seed must be ${seed} (settings.seed + ${i}), got ${shownValue(isRecord(r) ? r.seed : r)}`);
+    }
+    const arch = isRecord(r.best) ? r.best.arch : undefined;
+    let known = false;
+    if (typeof arch === 'string' && arch.length <= 200) {
+      try { space.parse(arch); known = true; } catch { /* reported below */ }
+    }
+    if (!known) throw recordedError(file, `runs[${i}].best.arch must be a ${s.space} architecture, got ${shownValue(arch)}`);
+    return { seed, arch: arch as string };
+  });
+}
+
+/** The environment fields the comparison reads (and prints): hex fingerprint, printable engine key. */
+function recordedEnvironment(file: string, env: unknown): RecordedSearch['environment'] {
+  if (env === undefined) return {};
+  if (!isRecord(env)) throw recordedError(file, `environment must be an object, got ${shownValue(env)}`);
+  const out: RecordedSearch['environment'] = {};
+  if (env.dataFingerprint !== undefined) {
+    if (typeof env.dataFingerprint !== 'string' || !/^[0-9a-f]{8,64}$/.test(env.dataFingerprint)) {
+      throw recordedError(file, `environment.dataFingerprint must be hexadecimal digits, got ${shownValue(env.dataFingerprint)}`);
+    }
+    out.dataFingerprint = env.dataFingerprint;
   }
-  if (s.objectives !== null && s.objectives !== undefined) {
-    try { parseObjectives(String(s.objectives)); } catch { throw bad('objectives'); }
+  if (env.engine !== undefined) {
+    if (typeof env.engine !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(env.engine)) {
+      throw recordedError(file, `environment.engine must be an engine key such as native:2:tfjs-4.22.0, got ${shownValue(env.engine)}`);
+    }
+    out.engine = env.engine;
   }
-  const settings: SearchSettings = {
-    space: parseSpaceName(String(s.space)), dataset: s.dataset, algorithm: s.algorithm, population: int('population', 2),
-    tournament: int('tournament', 2), steps: int('steps', 0), mutations: int('mutations', 0), samples: int('samples', 1), proxy, fidelities, screen,
-    objectives: s.objectives ?? null, maxFlops: num('maxFlops'), maxParams: num('maxParams'), seed: int('seed', 0), runs: int('runs', 1),
-    timeBudget: num('timeBudget'), batch: int('batch', 1), batches: int('batches', 1), dataSeed: int('dataSeed', 0), initSeed: int('initSeed', 0),
-    imageSize: s.imageSize === null || s.imageSize === undefined ? null : int('imageSize', 8), skipBad: s.skipBad === true,
-  };
-  const answers = Array.isArray(json.runs)
-    ? json.runs.filter((r: any) => Number.isSafeInteger(r?.seed) && typeof r?.best?.arch === 'string').map((r: any) => ({ seed: r.seed, arch: r.best.arch }))
-    : [];
-  return { settings, environment: typeof json.environment === 'object' && json.environment ? json.environment : {}, answers };
+  return out;
 }
 
 /** One line on how a rerun compares with the recorded run (answers, and what may explain a difference). */

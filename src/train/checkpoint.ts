@@ -6,8 +6,14 @@
  * Tensors (float32, safetensors layout, see safetensors.ts):
  * - `param/<name>`: every parameter by `paramName`, BN running_mean / running_var included;
  * - `momentum/<name>`: SGD's momentum buffer of every trained parameter.
- * Metadata: `format` = "mfnas-train-checkpoint", `version` = "1", and `state`, the JSON of
- * `CheckpointState` (settings, progress, metrics so far, data fingerprints, labels, preprocess).
+ * Metadata: `format` = "mfnas-train-checkpoint", `version` = "2", `state`, the JSON of
+ * `CheckpointState` (settings, progress, metrics so far, data fingerprints, labels, preprocess;
+ * checked against the schema of state.ts on every read), and `tensors_sha256`, the SHA-256 of
+ * the data section, checked on every read so that flipped bytes never resume or export.
+ *
+ * Version 1 (before the checksum) is still read, with a note that its tensors cannot be proved:
+ * runs of weeks exist in that format, and refusing them would throw the work away; the next
+ * save of a resumed run writes version 2.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,13 +23,18 @@ import type { Preprocess } from '../networks/trained.js';
 import type { SpaceName } from '../spaces/types.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { DataError, quotePath } from '../util/errors.js';
+import { readRegularFileSync } from '../util/regularFile.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import type { TrainRecipe } from './recipe.js';
+import { parseCheckpointState } from './state.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const METRICS_FILE = 'metrics.csv';
 const FORMAT = 'mfnas-train-checkpoint';
-const VERSION = '1';
+const VERSION = '2';
+/** The version before `tensors_sha256`: read, with a note. */
+const VERSION_UNCHECKED = '1';
+const SHA256_KEY = 'tensors_sha256';
 
 /** Everything that decides the bits of the trained weights; a resume must match it. */
 export interface RunSettings extends TrainRecipe {
@@ -91,30 +102,40 @@ export function saveCheckpoint(runDir: string, c: Checkpoint): void {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, p] of c.params) tensors.set(`param/${name}`, p);
   for (const [name, buf] of c.momentum) tensors.set(`momentum/${name}`, { shape: c.params.get(name)!.shape, data: buf });
-  const bytes = encodeSafetensors(tensors, { format: FORMAT, version: VERSION, state: JSON.stringify(c.state) });
-  writeFileAtomic(checkpointPath(runDir), bytes);
+  const metadata = { format: FORMAT, version: VERSION, state: JSON.stringify(c.state) };
+  writeFileAtomic(checkpointPath(runDir), encodeSafetensors(tensors, metadata, { sha256Key: SHA256_KEY }));
 }
 
-/** The run's checkpoint, or null when the folder has none. */
-export function loadCheckpoint(runDir: string): Checkpoint | null {
-  const file = checkpointPath(runDir);
-  let bytes: Buffer;
+/** The checkpoint's bytes, or null when there is none (a dangling symlink is a damaged one, not none). */
+function readCheckpointFile(file: string): Buffer | null {
   try {
-    bytes = fs.readFileSync(file);
+    fs.lstatSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new DataError(`cannot read ${quotePath(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
-  if (metadata.format !== FORMAT || metadata.version !== VERSION || typeof metadata.state !== 'string') {
+  return readRegularFileSync(file, { what: 'the checkpoint', hint: 'give the --out folder of mfnas train, whose checkpoint is a regular file' });
+}
+
+/**
+ * The run's checkpoint, or null when the folder has none. A DataError naming the file when it is
+ * not a valid checkpoint: a bad safetensors layout, a state outside its schema, or tensor bytes
+ * that do not match the recorded SHA-256.
+ */
+export function loadCheckpoint(runDir: string): Checkpoint | null {
+  const file = checkpointPath(runDir);
+  const bytes = readCheckpointFile(file);
+  if (bytes === null) return null;
+  const { tensors, metadata, dataSha256 } = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+  const version = metadata.version;
+  if (metadata.format !== FORMAT || (version !== VERSION && version !== VERSION_UNCHECKED) || typeof metadata.state !== 'string') {
     throw new DataError(`${quotePath(file)} is not an mfnas training checkpoint (version ${VERSION}); train again into a new --out folder`);
   }
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(metadata.state) as CheckpointState;
-  } catch {
-    throw new DataError(`${quotePath(file)} has a damaged state record; train again into a new --out folder`);
+  if (version === VERSION_UNCHECKED) {
+    process.stderr.write(`mfnas: note: ${quotePath(file)} was written before checkpoints recorded a checksum; its weights are read unverified (the next save adds one)\n`);
+  } else if (metadata[SHA256_KEY] !== dataSha256) {
+    throw new DataError(`${quotePath(file)} is damaged: its tensor data does not match the SHA-256 it records; restore it from a backup or train again into a new --out`);
   }
+  const state = parseCheckpointState(metadata.state, file);
   const params: NetworkParams = new Map();
   const momentum = new Map<string, Float32Array>();
   for (const [key, t] of tensors) {

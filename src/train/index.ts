@@ -2,7 +2,10 @@
  * Training a found architecture with NATS-Bench's recipe: `train()` (what `mfnas train` runs)
  * and `loadTrainedNetwork()` (what export reads back from a run folder).
  */
-export { train, loadTrainedNetwork, TrainingInterrupted, type TrainOptions, type TrainResult, type StepProgress } from './run.js';
+export {
+  train, loadTrainedNetwork, loadTrainedRun, stoppedAt, TrainingInterrupted,
+  type TrainOptions, type TrainResult, type StepProgress, type StartInfo, type TrainedRun, type LoadTrainedOptions,
+} from './run.js';
 export { TRAIN_DEFAULTS, learningRate, type TrainRecipe } from './recipe.js';
 export { METRICS_COLUMNS, CHECKPOINT_FILE, METRICS_FILE, loadCheckpoint, type EpochMetrics, type RunSettings, type CheckpointState } from './checkpoint.js';
 export { sgdNesterovStep, type SgdSettings } from './sgd.js';

@@ -31,7 +31,7 @@ import { parseSpaceName } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
 import { checkOutputDir, writeFileAtomic } from '../util/atomicWrite.js';
 import { toCsv } from '../util/csv.js';
-import { DataError, InputError, MfnasError, quoteInput, quotePath } from '../util/errors.js';
+import { DataError, escapeUnprintable, InputError, MfnasError, quoteInput, quotePath } from '../util/errors.js';
 import {
   CHECKPOINT_FILE, checkpointPath, loadCheckpoint, METRICS_COLUMNS, METRICS_FILE, saveCheckpoint,
   type Checkpoint, type CheckpointState, type EpochMetrics, type RunSettings,
@@ -39,6 +39,7 @@ import {
 import { batchesPerEpoch, epochOrder, imageFingerprint, plainBatch, trainBatch, type ImageFormat } from './data.js';
 import { learningRate, TRAIN_DEFAULTS } from './recipe.js';
 import { sgdNesterovStep } from './sgd.js';
+import { SETTING_LIMITS } from './state.js';
 import { addRunningStats, evaluate, trainableNames, trainStep } from './step.js';
 
 export interface TrainOptions {
@@ -75,17 +76,33 @@ export interface TrainOptions {
   readonly workers?: number;
   /** Data folder (default MFNAS_DATA_DIR, else ../shared/data). */
   readonly dataDir?: string;
+  /**
+   * An image folder: skip unreadable, corrupt and non-image files instead of failing (counted in
+   * `onStart`'s `skipped`). With `resume`, defaults to what the run started with.
+   */
+  readonly skipBad?: boolean;
   /** Stop cleanly: the current step finishes, a checkpoint is saved and `train` resolves with `interrupted`. */
   readonly signal?: AbortSignal;
   /**
    * Once, before the first step this call runs (`step` = completed steps of the run;
    * `testImages` = images evaluated after each epoch, 0 for a folder without a test split).
    */
-  readonly onStart?: (p: { readonly step: number; readonly totalSteps: number; readonly testImages: number }) => void;
+  readonly onStart?: (p: StartInfo) => void;
   /** After every step. */
   readonly onStep?: (p: StepProgress) => void;
   /** After every epoch's evaluation and checkpoint (test_loss / test_acc null without a test split). */
   readonly onEpoch?: (row: EpochMetrics, timing: { trainSeconds: number; evalSeconds: number }) => void;
+}
+
+export interface StartInfo {
+  /** Completed steps of the run. */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** Images evaluated after each epoch; 0 for a folder without a test split. */
+  readonly testImages: number;
+  /** An image folder's bad files skipped with `skipBad` (0 otherwise), and the first few of them with the reason. */
+  readonly skipped: number;
+  readonly skippedExamples: readonly string[];
 }
 
 export interface StepProgress {
@@ -112,6 +129,8 @@ export interface TrainResult {
   readonly epochsDone: number;
   /** Completed steps of the next epoch (nonzero only when interrupted mid-epoch). */
   readonly step: number;
+  /** Steps of every epoch. */
+  readonly stepsPerEpoch: number;
   /** True when stopped by the signal; the checkpoint holds the last completed step. */
   readonly interrupted: boolean;
   /** The last epoch's metrics (null before the first epoch ends). */
@@ -170,13 +189,16 @@ interface Prepared {
   format: ImageFormat;
   labels: string[];
   datasetRef: DatasetName | FolderDataset;
+  skipped: number;
+  skippedExamples: readonly string[];
 }
 
-async function prepare(o: TrainOptions, previous: RunSettings | null): Promise<Prepared> {
+async function prepare(o: TrainOptions, previous: CheckpointState | null): Promise<Prepared> {
   const given = <T>(v: T | undefined, fallback: T): T => (v !== undefined ? v : fallback);
-  const p = previous;
+  const p = previous?.settings ?? null;
   const space = parseSpaceName(String(given(o.space, p?.space ?? 'tss')));
-  const dataset = await resolveDatasetRef(given<DatasetRef | string>(o.dataset, p?.dataset ?? 'cifar10'));
+  const skippedBefore = previous !== null && isFolderDataset(previous.datasetRef) && previous.datasetRef.skipped > 0;
+  const dataset = await resolveDatasetRef(given<DatasetRef | string>(o.dataset, p?.dataset ?? 'cifar10'), { skipBad: given(o.skipBad, skippedBefore) });
   const builtin = builtinName(dataset);
   const archGiven = o.arch !== undefined ? String(o.arch) : p?.arch;
   if (archGiven === undefined) throw new InputError('no architecture: give --arch (a TSS cell string, SSS channels or a NATS-Bench index)');
@@ -202,21 +224,21 @@ async function prepare(o: TrainOptions, previous: RunSettings | null): Promise<P
   if (test && testImages > test.n) throw new InputError(`--test-limit ${testImages} is more than the ${test.n} test images of ${datasetLabel(dataset)}; lower it`);
   const settings: RunSettings = {
     space, arch: described.arch, dataset: datasetLabel(dataset),
-    epochs: intSetting(given(o.epochs, p?.epochs ?? TRAIN_DEFAULTS.epochs), 'epochs', 1, 100_000),
-    batch: intSetting(given(o.batch, p?.batch ?? TRAIN_DEFAULTS.batch), 'batch', 2, 65_536),
+    epochs: intSetting(given(o.epochs, p?.epochs ?? TRAIN_DEFAULTS.epochs), 'epochs', SETTING_LIMITS.epochs.min, SETTING_LIMITS.epochs.max),
+    batch: intSetting(given(o.batch, p?.batch ?? TRAIN_DEFAULTS.batch), 'batch', SETTING_LIMITS.batch.min, SETTING_LIMITS.batch.max),
     lr: numberSetting(given(o.lr, p?.lr ?? TRAIN_DEFAULTS.lr), 'lr', { positive: true }),
     momentum: numberSetting(given(o.momentum, p?.momentum ?? TRAIN_DEFAULTS.momentum), 'momentum'),
     weightDecay: numberSetting(given(o.weightDecay, p?.weightDecay ?? TRAIN_DEFAULTS.weightDecay), 'weight decay'),
-    seed: intSetting(given(o.seed, p?.seed ?? TRAIN_DEFAULTS.seed), 'seed', 0, 2 ** 32 - 1),
+    seed: intSetting(given(o.seed, p?.seed ?? TRAIN_DEFAULTS.seed), 'seed', SETTING_LIMITS.seed.min, SETTING_LIMITS.seed.max),
     trainImages, testImages,
   };
   if (settings.momentum >= 1) throw new InputError(`momentum must be below 1, got ${settings.momentum}`);
   if (p) {
     for (const key of Object.keys(SETTING_FLAGS) as Array<keyof RunSettings>) {
       if (settings[key] !== p[key]) {
+        const [now, then] = quoteDifference(String(settings[key]), String(p[key]));
         throw new InputError(
-          `${SETTING_FLAGS[key]} ${quoteInput(String(settings[key]), { max: 40 })} differs from the run being resumed (${quoteInput(String(p[key]), { max: 40 })}); ` +
-            `leave it out to continue that run, or train into a new --out folder`,
+          `${SETTING_FLAGS[key]} ${now} differs from the run being resumed (${then}); leave it out to continue that run, or train into a new --out folder`,
         );
       }
     }
@@ -228,7 +250,34 @@ async function prepare(o: TrainOptions, previous: RunSettings | null): Promise<P
   return {
     settings, spec, index: described.index, benchmarkAccuracy: builtin ? described.accuracy : null, train, test, format, labels,
     datasetRef: datasetRef(dataset),
+    skipped: isFolderDataset(dataset) ? dataset.skipped : 0, skippedExamples: isFolderDataset(dataset) ? dataset.skippedExamples : [],
   };
+}
+
+/**
+ * Two long values (e.g. TSS cell strings) that differ, quoted for a message: around their first
+ * differing character, so both do not show the same prefix cut off before the difference.
+ */
+export function quoteDifference(a: string, b: string, max = 40): [string, string] {
+  if (a.length <= max && b.length <= max) return [quoteInput(a), quoteInput(b)];
+  let at = 0;
+  while (at < a.length && at < b.length && a[at] === b[at]) at++;
+  const start = Math.max(0, at - Math.floor(max / 4));
+  const part = (v: string) => {
+    const window = v.slice(start, start + max);
+    const quoted = escapeUnprintable(JSON.stringify(window));
+    return `${start > 0 ? '…' : ''}${quoted}${start + max < v.length ? '…' : ''}`;
+  };
+  const where = at === 0 ? '' : ` (from character ${at + 1})`;
+  return [`${part(a)}${where}`, part(b)];
+}
+
+/** `text` cut to at most `max` characters at a word boundary, with "…" when cut. */
+export function clipAtWord(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.search(/\s\S*$/);
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
 function preprocessOf(format: ImageFormat): Preprocess {
@@ -257,14 +306,14 @@ function setThreads(workers: number | undefined): void {
  * exhaust it (the engine then throws EngineMemoryError naming the batch). Other allocator
  * failures that escape as a kernel error or a wasm abort are said as what they are, with the way out.
  */
-function stepOrExplain<T>(step: () => T, batch: number): T {
+export function stepOrExplain<T>(step: () => T, batch: number): T {
   try {
     return step();
   } catch (e) {
     if (e instanceof EngineMemoryError) throw e;
     const message = (e as Error)?.message ?? String(e);
     if (/overlaps an input|Aborted\(|out of memory|Cannot enlarge memory|Array buffer allocation failed/i.test(message)) {
-      throw new InputError(`a training step at --batch ${batch} does not fit the engine's 4 GB tensor memory with this network (${message.slice(0, 60)}); ` +
+      throw new InputError(`a training step at --batch ${batch} does not fit the engine's 4 GB tensor memory with this network (${clipAtWord(message, 60)}); ` +
         `use a smaller --batch, e.g. ${Math.max(2, Math.floor(batch / 2))} (--resume continues with the same batch, so start a new --out)`);
     }
     throw e;
@@ -290,7 +339,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else if (existing.length > 0) {
     throw new InputError(`${quotePath(out)} already holds a training run (${existing.join(', ')}); add --resume to continue it, or choose another --out`);
   }
-  const prep = await prepare(options, checkpoint?.state.settings ?? null);
+  const prep = await prepare(options, checkpoint?.state ?? null);
   const { settings, spec, train: trainSet, test: testSet, format } = prep;
   const fingerprint = { train: imageFingerprint(trainSet, settings.trainImages), test: testSet ? imageFingerprint(testSet, settings.testImages) : null };
   if (checkpoint) {
@@ -331,7 +380,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       settings, epoch: 0, step: 0, sgdSteps: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 }, metrics: [],
       fingerprint, datasetRef: prep.datasetRef, labels: prep.labels, preprocess: preprocessOf(format), engine,
     };
-    fs.mkdirSync(out, { recursive: true });
+    // The write creates the folder, and removes it again if the write fails: a failed start
+    // leaves no empty run folder behind.
     saveCheckpoint(out, { state, params, momentum });
   }
   // metrics.csv follows the checkpoint (the one source of truth): rewritten here, it drops a
@@ -345,11 +395,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let exported: readonly string[] = [];
   const result = (): TrainResult => ({
     out, space: settings.space, dataset: settings.dataset, arch: settings.arch, index: prep.index, settings,
-    epochsDone: state.epoch, step: state.step, interrupted, final: state.metrics.at(-1) ?? null, metrics: state.metrics,
+    epochsDone: state.epoch, step: state.step, stepsPerEpoch, interrupted, final: state.metrics.at(-1) ?? null, metrics: state.metrics,
     benchmarkAccuracy: prep.benchmarkAccuracy, checkpoint: checkpointPath(out), exported, seconds: (performance.now() - t0) / 1000,
   });
 
-  options.onStart?.({ step: state.epoch * stepsPerEpoch + state.step, totalSteps: settings.epochs * stepsPerEpoch, testImages: settings.testImages });
+  options.onStart?.({
+    step: state.epoch * stepsPerEpoch + state.step, totalSteps: settings.epochs * stepsPerEpoch, testImages: settings.testImages,
+    skipped: prep.skipped, skippedExamples: prep.skippedExamples,
+  });
   while (state.epoch < settings.epochs) {
     const epoch = state.epoch;
     const lr = learningRate(settings.lr, epoch, settings.epochs);
@@ -398,31 +451,85 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
   }
   // Also on a resume of a finished run: a kill between the last checkpoint and the export
-  // leaves a run whose model files are missing or stale.
-  exported = (await exportModel(await loadTrainedNetwork(out), out)).files;
+  // leaves a run whose model files are missing or stale. An interrupted run returned above
+  // without exporting, as `export` refuses such a run without --allow-partial.
+  exported = (await exportModel(trainedNetworkOf({ state, params, momentum }, checkpointPath(out)), out)).files;
   return result();
 }
 
-/**
- * The trained network of a run folder (its latest checkpoint): structure, every parameter with
- * the BN running statistics, class names and preprocessing. `mfnas export --run RUN` reads it.
- */
-export async function loadTrainedNetwork(runDir: string): Promise<TrainedNetwork> {
-  const dir = path.resolve(runDir);
-  const c = loadCheckpoint(dir);
-  if (!c) throw new InputError(`${quotePath(dir)} holds no training run (no ${CHECKPOINT_FILE}); give the --out folder of mfnas train`);
+/** A run folder's trained network and how far its training went. */
+export interface TrainedRun {
+  readonly network: TrainedNetwork;
+  /** Completed epochs, of `epochs`. */
+  readonly epochsDone: number;
+  readonly epochs: number;
+  /** Completed steps of the next epoch (nonzero when interrupted mid-epoch). */
+  readonly step: number;
+  readonly stepsPerEpoch: number;
+  /** True when training stopped before its last epoch ended. */
+  readonly partial: boolean;
+}
+
+export interface LoadTrainedOptions {
+  /** Accept an interrupted run (its weights as they were at the stop); refused by default. */
+  readonly allowPartial?: boolean;
+}
+
+/** Where an interrupted run stopped, in words: "after step 3 of 8 in epoch 2 of 10", "after epoch 4 of 10". */
+export function stoppedAt(r: { readonly epochsDone: number; readonly step: number; readonly stepsPerEpoch: number; readonly epochs: number }): string {
+  return r.step > 0
+    ? `after step ${r.step} of ${r.stepsPerEpoch} in epoch ${r.epochsDone + 1} of ${r.epochs}`
+    : `after epoch ${r.epochsDone} of ${r.epochs}`;
+}
+
+/** The network of a checkpoint (`file` names it in errors), its parameters checked against the structure its state describes. */
+function trainedNetworkOf(c: Checkpoint, file: string): TrainedNetwork {
   const s = c.state.settings;
-  // Built from the stored dataset value, so a run exports without its training images.
-  const spec = buildNetworkSpec(s.space, s.arch, c.state.datasetRef);
+  let spec: NetworkSpec;
+  try {
+    // Built from the stored dataset value, so a run exports without its training images.
+    spec = buildNetworkSpec(s.space, s.arch, c.state.datasetRef);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new DataError(`${quotePath(file)} records an architecture that is not valid (${quoteInput(s.arch)}); the checkpoint is damaged`);
+  }
   const expected = initNetwork(spec, 0);
   addRunningStats(spec, expected);
   const params: NetworkParams = new Map();
   for (const [name, p] of expected) {
     const got = c.params.get(name);
     if (!got || got.data.length !== p.data.length) {
-      throw new DataError(`${quotePath(checkpointPath(dir))} does not hold parameter ${name} of its network; the checkpoint is damaged`);
+      throw new DataError(`${quotePath(file)} does not hold parameter ${name} of its network; the checkpoint is damaged`);
     }
     params.set(name, { shape: p.shape, data: got.data });
   }
   return { spec, params, labels: c.state.labels, preprocess: c.state.preprocess };
+}
+
+/**
+ * A run folder's trained network (its latest checkpoint) with how far training went. An
+ * interrupted run is an InputError unless `allowPartial`: exporting it silently would ship a
+ * half-trained model.
+ */
+export async function loadTrainedRun(runDir: string, options: LoadTrainedOptions = {}): Promise<TrainedRun> {
+  const dir = path.resolve(runDir);
+  const c = loadCheckpoint(dir);
+  if (!c) throw new InputError(`${quotePath(dir)} holds no training run (no ${CHECKPOINT_FILE}); give the --out folder of mfnas train`);
+  const { epoch, step, settings } = c.state;
+  const progress = { epochsDone: epoch, epochs: settings.epochs, step, stepsPerEpoch: batchesPerEpoch(settings.trainImages, settings.batch) };
+  const partial = epoch < settings.epochs || step > 0;
+  if (partial && !options.allowPartial) {
+    throw new InputError(`${quotePath(dir)} holds an interrupted run (stopped ${stoppedAt(progress)}); ` +
+      `finish it with mfnas train --out DIR --resume, or pass --allow-partial to export it as it is`);
+  }
+  return { network: trainedNetworkOf(c, checkpointPath(dir)), ...progress, partial };
+}
+
+/**
+ * The trained network of a run folder (its latest checkpoint): structure, every parameter with
+ * the BN running statistics, class names and preprocessing. `mfnas export --run RUN` reads it.
+ * An interrupted run is refused unless `allowPartial` (see `loadTrainedRun`).
+ */
+export async function loadTrainedNetwork(runDir: string, options: LoadTrainedOptions = {}): Promise<TrainedNetwork> {
+  return (await loadTrainedRun(runDir, options)).network;
 }

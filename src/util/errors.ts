@@ -39,7 +39,7 @@ export const MAX_ERROR_LINE = 200;
  * and paragraph separators), so that input echoed in a message can neither span several lines
  * nor inject escape sequences.
  */
-function escapeUnprintable(text: string): string {
+export function escapeUnprintable(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -1,14 +1,20 @@
 import { Option, type Command } from 'commander';
 import { predict, type Prediction } from '../../export/index.js';
+import { escapeUnprintable } from '../../util/errors.js';
 import { parseIntFlag, plainText } from '../options.js';
 
-/** Per image: its path, then one line per class, labels padded to one column, probabilities to 3 decimals. */
+/**
+ * Per image: its path, then one line per class, labels padded to one column, probabilities to 3
+ * decimals. Paths and labels (labels.json is anyone's file) are escaped the way error messages
+ * are, so an ESC or a newline in them can neither drive the terminal nor fake another line.
+ */
 export function formatPredictions(predictions: readonly Prediction[]): string {
-  const width = Math.max(0, ...predictions.flatMap((p) => p.top.map((t) => t.label.length)));
+  const label = (t: { label: string }) => escapeUnprintable(t.label);
+  const width = Math.max(0, ...predictions.flatMap((p) => p.top.map((t) => label(t).length)));
   const lines: string[] = [];
   for (const p of predictions) {
-    lines.push(p.file);
-    for (const t of p.top) lines.push(`  ${t.label.padEnd(width)}  ${t.probability.toFixed(3)}`);
+    lines.push(escapeUnprintable(p.file));
+    for (const t of p.top) lines.push(`  ${label(t).padEnd(width)}  ${t.probability.toFixed(3)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -2,17 +2,19 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { openDefaultBenchmark } from '../../report/archInfo.js';
 import { searchOutputNames, writeSearchOutputs } from '../../report/searchReport.js';
-import { MFNAS_FIDELITIES, parseScoreSpec, scoreName, splitProxyItems } from '../../proxies/registry.js';
+import { MFNAS_FIDELITIES, splitProxyItems } from '../../proxies/registry.js';
+import { parseQueueUrl } from '../../queue/connection.js';
 import { compareRerun, readRecordedSearch } from '../../search/rerun.js';
 import {
-  ALGORITHMS, parseFidelities, parseObjectives, runSearch, SEARCH_DEFAULTS, searchScoreName, type Algorithm, type CostObjective, type SearchResult, DEFAULT_CONFIRM, parseScreenInput, screenInputOptions, screenInputText, screenLabel,
+  ALGORITHMS, parseObjectives, runSearch, SEARCH_DEFAULTS, searchScoreName, type Algorithm, type CostObjective, type SearchResult, DEFAULT_CONFIRM, parseScreenInput, screenInputOptions, screenInputText, screenLabel,
 } from '../../search/run.js';
+import { checkSearchSettings, FLAG_NAMES, SEARCH_SETTING_BOUNDS } from '../../search/settings.js';
 import { checkOutputDir } from '../../util/atomicWrite.js';
 import { InputError, quoteInput } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { fmtAccuracy, fmtMillions, fmtParamsM, fmtScore, fmtSeconds, plural, table } from '../format.js';
 import {
-  addDatasetOptions, MAX_SEED, parseIntFlag, parseNumberFlag, plainText, printResult, proxyListText, resolveDatasetFlags, spaceOption, type DatasetFlags, type GlobalOptions,
+  addDatasetOptions, parseBoundedFlag, plainText, printResult, proxyListText, resolveDatasetFlags, spaceOption, type DatasetFlags, type GlobalOptions,
 } from '../options.js';
 import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
 import { queueOption } from './worker.js';
@@ -25,6 +27,26 @@ interface SearchFlags extends ScoringFlags, DatasetFlags {
 
 /** Flags that may go with --rerun: they change where results go and how fast, never the results. */
 const RERUN_COMPATIBLE = new Set(['rerun', 'out', 'json', 'cache', 'workers']);
+
+/** A search flag whose range is the schema's (src/search/settings.ts), stated in --help. */
+function settingOption(flags: string, description: string, field: keyof typeof SEARCH_SETTING_BOUNDS): Option {
+  const b = SEARCH_SETTING_BOUNDS[field];
+  const range = b.integer ? `${b.min} to ${b.max}` : b.max < Infinity ? `at most ${b.max}` : '';
+  return new Option(flags, range ? `${description} (${range})` : description).argParser(parseBoundedFlag(flags.slice(2, flags.indexOf(' ')), b));
+}
+
+/** The flags in the shape of recorded settings, for the schema's check. */
+function flagSettings(opts: SearchFlags): Record<string, unknown> {
+  return {
+    space: opts.space, dataset: opts.dataset, algorithm: opts.algorithm, population: opts.population, tournament: opts.tournament,
+    steps: opts.steps, mutations: opts.mutations, samples: opts.samples, proxy: opts.proxy, fidelities: splitProxyItems(opts.fidelities),
+    screen: opts.screen !== undefined ? parseScreenInput(opts.screen, opts.confirm) : null,
+    objectives: opts.objectives ? `proxy,${opts.objectives}` : null, maxFlops: opts.maxFlops, maxParams: opts.maxParams,
+    seed: opts.seed, runs: opts.runs, timeBudget: opts.timeBudget, batch: opts.batch, batches: opts.batches,
+    // Unset, the proxy batches and weights use seed 0 (see `seeds` in the action).
+    dataSeed: opts.dataSeed ?? 0, initSeed: opts.initSeed ?? 0, imageSize: opts.imageSize, skipBad: !!opts.skipBad,
+  };
+}
 
 /** `mfnas search` without --json: the runs as a table, the answers, and with --objectives the Pareto sets. */
 export function formatSearchResult(result: SearchResult, out?: string): string {
@@ -76,25 +98,25 @@ export function registerSearchCommand(program: Command): void {
     .addOption(spaceOption());
   addDatasetOptions(cmd)
     .addOption(new Option('--algorithm <name>', 'mfnas, rea or random').default(d.algorithm).choices(ALGORITHMS as string[]))
-    .addOption(new Option('--population <n>', 'population size N').default(d.population).argParser(parseIntFlag('population', { min: 2 })))
-    .addOption(new Option('--tournament <n>', 'tournament size n').default(d.tournament).argParser(parseIntFlag('tournament', { min: 2 })))
-    .addOption(new Option('--steps <t>', 'evolution steps T').default(d.steps).argParser(parseIntFlag('steps', { min: 0 })))
-    .addOption(new Option('--mutations <p>', 'mutations per parent P').default(d.mutations).argParser(parseIntFlag('mutations', { min: 0 })))
-    .addOption(new Option('--samples <k>', 'random search: architectures sampled').default(d.samples).argParser(parseIntFlag('samples', { min: 1 })))
+    .addOption(settingOption('--population <n>', 'population size N', 'population').default(d.population))
+    .addOption(settingOption('--tournament <n>', 'tournament size n', 'tournament').default(d.tournament))
+    .addOption(settingOption('--steps <t>', 'evolution steps T', 'steps').default(d.steps))
+    .addOption(settingOption('--mutations <p>', 'mutations per parent P', 'mutations').default(d.mutations))
+    .addOption(settingOption('--samples <k>', 'random search: architectures sampled', 'samples').default(d.samples))
     .addOption(new Option('--proxy <name>', 'baselines: the proxy they rank by (a proxy, a preset such as az_nas, or ensemble(a,b,...))').default(d.proxy)
       .argParser(plainText('--proxy', 400, 'a proxy name (see --help)')))
     .addOption(new Option('--fidelities <a,b>', 'MFNAS: the fidelities its rank combines, fidelity 1 first (each a proxy, a preset or ensemble(...))')
       .default(d.fidelities.join(',')).argParser(proxyListText('--fidelities')))
     .addOption(new Option('--screen <BxS[@px]>', 'MFNAS, multi-fidelity in cost: score candidates on this cheaper proxy input (e.g. 2x32, 2x64@16), then the --confirm best on the full one')
       .argParser((text: string) => { parseScreenInput(text); return text; }))
-    .addOption(new Option('--confirm <k>', 'with --screen: candidates rescored on the full input, the answer chosen among them')
-      .default(DEFAULT_CONFIRM).argParser(parseIntFlag('confirm', { min: 1, max: 10_000 })))
-    .addOption(new Option('--max-flops <mflops>', 'limit: millions of FLOPs').argParser(parseNumberFlag('max-flops', { positive: true })))
-    .addOption(new Option('--max-params <n>', 'limit: parameters').argParser(parseNumberFlag('max-params', { positive: true })))
+    .addOption(settingOption('--confirm <k>', 'with --screen: candidates rescored on the full input, the answer chosen among them', 'confirm')
+      .default(DEFAULT_CONFIRM))
+    .addOption(settingOption('--max-flops <mflops>', 'limit: millions of FLOPs', 'maxFlops'))
+    .addOption(settingOption('--max-params <n>', 'limit: parameters', 'maxParams'))
     .addOption(new Option('--objectives <list>', 'proxy,flops or proxy,params: also return the Pareto set of the search history (score against cost)')
       .argParser((t) => parseObjectives(plainText('--objectives', 40, 'a list of objectives: use proxy,flops or proxy,params')(t))))
-    .addOption(new Option('--runs <r>', 'independent runs with seeds seed, seed+1, …').default(d.runs).argParser(parseIntFlag('runs', { min: 1, max: 10_000 })))
-    .addOption(new Option('--time-budget <minutes>', 'stop each run cleanly after this long and report the best so far').argParser(parseNumberFlag('time-budget', { positive: true })))
+    .addOption(settingOption('--runs <r>', 'independent runs with seeds seed, seed+1, …', 'runs').default(d.runs))
+    .addOption(settingOption('--time-budget <minutes>', 'stop each run cleanly after this long and report the best so far', 'timeBudget'))
     .option('--out <dir>', 'write result.json, pareto.csv, per-step history CSVs and report.html (checked before the search starts)')
     .addOption(new Option('--rerun <result.json>', 'repeat the search recorded in a result.json (every setting from it; --out, --cache, --workers, --json may be given)')
       .argParser(plainText('--rerun', 4096, 'a file path')))
@@ -121,19 +143,17 @@ export function registerSearchCommand(program: Command): void {
         dataSeed: r.dataSeed, initSeed: r.initSeed,
       } satisfies Partial<SearchFlags>);
     }
-    const proxy = parseScoreSpec(opts.proxy); // a bad name fails here, before any data is read
-    const fidelities = parseFidelities(splitProxyItems(opts.fidelities)).map(scoreName);
+    // One schema for flags and recorded settings (src/search/settings.ts); a recorded search
+    // has passed it already, with its fields named as in the file.
+    const settings = recorded?.settings ?? checkSearchSettings(flagSettings(opts), FLAG_NAMES);
     if (opts.algorithm !== 'mfnas' && c.getOptionValueSource('fidelities') === 'cli') {
       throw new InputError(`--fidelities is for --algorithm mfnas; ${opts.algorithm} ranks by --proxy alone (a proxy, a preset or ensemble(a,b,...))`);
     }
-    if (opts.tournament > opts.population) throw new InputError(`--tournament (${opts.tournament}) cannot exceed --population (${opts.population})`);
-    const screen = opts.screen !== undefined ? parseScreenInput(opts.screen, opts.confirm) : undefined;
-    if (screen && opts.algorithm !== 'mfnas') throw new InputError(`--screen is for --algorithm mfnas; ${opts.algorithm} scores every candidate on one input`);
+    const screen = settings.screen ?? undefined;
     if (screen && opts.queue) throw new InputError('--screen cannot be combined with --queue yet: queue workers score on the full input only; drop one of them');
     if (!screen && c.getOptionValueSource('confirm') === 'cli') throw new InputError('--confirm goes with --screen: add --screen BxS[@px], e.g. --screen 2x32');
-    if (opts.seed + opts.runs - 1 > MAX_SEED) {
-      throw new InputError(`--runs ${opts.runs} from --seed ${opts.seed} goes past the largest seed ${MAX_SEED}; lower --seed or --runs`);
-    }
+    // A bad URL is reported now, not after the data is read.
+    if (opts.queue !== undefined) parseQueueUrl(opts.queue);
     if (opts.out !== undefined) {
       checkOutputDir(opts.out, '--out', searchOutputNames(Array.from({ length: opts.runs }, (_, r) => opts.seed + r)));
     }
@@ -158,7 +178,7 @@ export function registerSearchCommand(program: Command): void {
         scorer: session.scorer, benchmark, ...(confirmSession ? { confirmScorer: confirmSession.scorer } : {}),
         options: {
           algorithm: opts.algorithm, population: opts.population, tournament: opts.tournament, steps: opts.steps,
-          mutations: opts.mutations, samples: opts.samples, proxy: scoreName(proxy), fidelities, seed: opts.seed, runs: opts.runs,
+          mutations: opts.mutations, samples: opts.samples, proxy: settings.proxy, fidelities: settings.fidelities, seed: opts.seed, runs: opts.runs,
           timeBudget: opts.timeBudget, limits: { maxFlops: opts.maxFlops, maxParams: opts.maxParams }, objective: opts.objectives,
           ...(screen ? { screen } : {}),
         },

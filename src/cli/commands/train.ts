@@ -7,15 +7,22 @@
 import { Option, type Command } from 'commander';
 import { parseSpaceName } from '../../spaces/index.js';
 import { TRAIN_DEFAULTS } from '../../train/recipe.js';
-import { train, TrainingInterrupted, type TrainResult } from '../../train/run.js';
+import { stoppedAt, train, TrainingInterrupted, type TrainResult } from '../../train/run.js';
+import { escapeUnprintable, oneLine } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { fmtAccuracy, fmtSeconds, keyValues, table } from '../format.js';
-import { archText, MAX_SEED, parseIntFlag, parseNumberFlag, parseSeedFlag, plainText, printResult, type GlobalOptions } from '../options.js';
+import { archText, MAX_SEED, parseIntFlag, parseNumberFlag, parseSeedFlag, plainText, printResult, skipBadOption, type GlobalOptions } from '../options.js';
 
 interface TrainFlags {
   space?: 'tss' | 'sss'; dataset?: string; arch?: string; out: string; epochs?: number; batch?: number; lr?: number;
   momentum?: number; weightDecay?: number; seed?: number; limit?: number; testLimit?: number; workers?: number;
-  resume?: boolean; json?: boolean;
+  resume?: boolean; skipBad?: boolean; json?: boolean;
+}
+
+/** The message of a run stopped by Ctrl-C: where it stopped, and how to continue. */
+export function interruptedMessage(result: TrainResult): string {
+  const where = stoppedAt({ ...result, epochs: result.settings.epochs });
+  return `interrupted ${where}; saved ${result.checkpoint}: continue with mfnas train --out ${result.out} --resume`;
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -39,6 +46,7 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option('--test-limit <n>', 'evaluate on the first N test images (default all)').argParser(parseIntFlag('test-limit', { min: 1 })))
     .addOption(new Option('--workers <n>', 'threads of the native kernels (default MFNAS_THREADS, else one per core); speed only, never results')
       .argParser(parseIntFlag('workers', { min: 1, max: 1024 })))
+    .addOption(skipBadOption())
     .option('--resume', 'continue the run in --out from its checkpoint (flags left out are taken from it)')
     .option('--json', 'print one JSON object')
     .action(async (opts: TrainFlags, c: Command) => {
@@ -63,9 +71,15 @@ export function registerTrainCommand(program: Command): void {
         result = await train({
           out: opts.out, arch: opts.arch, space: opts.space, dataset: opts.dataset, epochs: opts.epochs, batch: opts.batch,
           lr: opts.lr, momentum: opts.momentum, weightDecay: opts.weightDecay, seed: opts.seed, limit: opts.limit,
-          testLimit: opts.testLimit, workers: opts.workers, resume: !!opts.resume, dataDir: globals.dataDir, signal: controller.signal,
+          testLimit: opts.testLimit, workers: opts.workers, resume: !!opts.resume, skipBad: opts.skipBad, dataDir: globals.dataDir,
+          signal: controller.signal,
           // The rate (and so the time left) counts only the steps run by this process.
-          onStart: ({ step, testImages }) => {
+          onStart: ({ step, testImages, skipped, skippedExamples }) => {
+            if (skipped > 0) {
+              // File names are the user's: oneLine escapes what a terminal would interpret.
+              process.stderr.write(`mfnas: ${oneLine(`skipped ${skipped} bad file${skipped === 1 ? '' : 's'} (${skippedExamples.join('; ')}` +
+                `${skipped > skippedExamples.length ? '; …' : ''})`, 400)}\n`);
+            }
             progress.restart(step);
             if (testImages === 0) lastTest = ' · no test split';
           },
@@ -82,12 +96,7 @@ export function registerTrainCommand(program: Command): void {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
-      if (result.interrupted) {
-        const where = result.step > 0 ? `in epoch ${result.epochsDone + 1} after step ${result.step}` : `after epoch ${result.epochsDone}`;
-        throw new TrainingInterrupted(
-          `interrupted ${where} of ${result.settings.epochs}; saved ${result.checkpoint}: continue with mfnas train --out ${result.out} --resume`,
-        );
-      }
+      if (result.interrupted) throw new TrainingInterrupted(interruptedMessage(result));
       const f = result.final!;
       if (opts.json) {
         printResult({
@@ -98,9 +107,11 @@ export function registerTrainCommand(program: Command): void {
         }, true);
         return;
       }
+      // The dataset (a folder path) and --out are the user's text: escaped for the terminal.
+      const dataset = escapeUnprintable(result.dataset);
       process.stdout.write(keyValues([
         ['arch', result.index === null ? result.arch : `${result.arch} (index ${result.index})`],
-        ['trained on', `${result.space.toUpperCase()} / ${result.dataset}, ${result.epochsDone} epochs`],
+        ['trained on', `${result.space.toUpperCase()} / ${dataset}, ${result.epochsDone} epochs`],
       ]) + '\n');
       // The last epochs (all of them for short runs): enough to see the trend without flooding.
       const rows = result.metrics.slice(-10).map((m) => [
@@ -110,10 +121,10 @@ export function registerTrainCommand(program: Command): void {
       process.stdout.write(table(['epoch', 'lr', 'train loss', 'train acc %', 'test loss', 'test acc %', 'seconds'], rows) + '\n');
       process.stdout.write(keyValues([
         ['test accuracy', f.test_acc === null
-          ? `none: no test split (${result.dataset} has no test/ folder; add DIR/test/<class>/ images to evaluate)`
+          ? `none: no test split (${dataset} has no test/ folder; add DIR/test/<class>/ images to evaluate)`
           : `${fmtAccuracy(f.test_acc)} %` + (result.benchmarkAccuracy != null ? ` (NATS-Bench: ${fmtAccuracy(result.benchmarkAccuracy)} %)` : '')],
         ['time', `${fmtSeconds(result.seconds)} s`],
-        ['wrote', `${result.out}: metrics.csv, checkpoint.safetensors${result.exported?.length ? ', ' + result.exported.join(', ') : ''}`],
+        ['wrote', `${escapeUnprintable(result.out)}: metrics.csv, checkpoint.safetensors${result.exported?.length ? ', ' + result.exported.join(', ') : ''}`],
       ]));
     });
 }

@@ -12,7 +12,9 @@ export const queueOption = () =>
     .env('MFNAS_QUEUE')
     .argParser(plainText('--queue', 2000, 'a Redis URL: use redis://[user:password@]host:port[/db]'));
 
-interface WorkerFlags { queue?: string; concurrency?: number; lockSeconds: number; verbose?: boolean }
+interface WorkerFlags { queue?: string; concurrency?: number; imageRoot: string[]; lockSeconds: number; verbose?: boolean }
+
+const imageRootText = plainText('--image-root', 4096, 'a folder: give the path of a folder holding image-folder datasets');
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -21,6 +23,8 @@ export function registerWorkerCommand(program: Command): void {
     .addOption(queueOption())
     .addOption(new Option('--concurrency <n>', `jobs at once, one thread each (default one per core = ${defaultWorkers()})`)
       .argParser(parseIntFlag('concurrency', { min: 1, max: 256 })))
+    .addOption(new Option('--image-root <dir>', 'accept image-folder jobs for folders under DIR (repeatable; default none: such jobs are refused)')
+      .argParser((text: string, previous: string[]) => [...previous, imageRootText(text)]).default([]))
     .addOption(new Option('--lock-seconds <s>', 'job lock time: a killed worker\'s job is taken up again after one to two of these')
       .default(30).argParser(parseNumberFlag('lock-seconds', { positive: true })))
     .option('--verbose', 'a line per job started and finished (default: a summary every 30 s)')
@@ -41,9 +45,12 @@ export function registerWorkerCommand(program: Command): void {
         // Loaded here: BullMQ takes half a second to import, which no other command should pay.
         const { runQueueWorker } = await import('../../queue/worker.js');
         await runQueueWorker({
-          queue: opts.queue, concurrency: opts.concurrency, dataDir: globals.dataDir, lockSeconds: opts.lockSeconds,
-          verbose: !!opts.verbose, signal: stop.signal,
+          queue: opts.queue, concurrency: opts.concurrency, dataDir: globals.dataDir, imageRoots: opts.imageRoot,
+          lockSeconds: opts.lockSeconds, verbose: !!opts.verbose, signal: stop.signal,
         });
+        // The worker has stopped: a handle something left open (a socket, a thread, a file read
+        // stuck in the kernel) must not keep the process alive long after it said "stopped".
+        setTimeout(() => process.exit(), 5000).unref();
       } finally {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);

@@ -8,9 +8,9 @@
  * payload's SHA-256, so a damaged file is recognised and decoded again, never used.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../util/atomicWrite.js';
+import { readRegularFile, readRegularFileSync, type RegularFileOptions } from '../../util/regularFile.js';
 import type { BadFile } from './scan.js';
 
 const MAGIC = 'MFNASIC1';
@@ -83,17 +83,35 @@ function readSplit(payload: Buffer, offset: number, n: number, imageBytes: numbe
   return { split: { n, pixels, labels }, end: at };
 }
 
+/** The cache folder may be shared: whatever sits at a cache file's name must be a regular file to be read. */
+const READ_AS_CACHE: RegularFileOptions = { what: 'the image cache file', hint: 'it is decoded again' };
+
 /**
- * The cache file's content, or null when it is absent, of another key or decoder, or damaged
- * (truncated, wrong checksum): the caller then decodes again and rewrites it.
+ * The cache file's content, or null when it is absent, of another key or decoder, damaged
+ * (truncated, wrong checksum) or not a regular file: the caller then decodes again and rewrites it.
  */
 export function readImageCache(file: string, key: string): ImageCacheContent | null {
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(file);
+    buf = readRegularFileSync(file, READ_AS_CACHE);
   } catch {
     return null;
   }
+  return parseImageCache(buf, key);
+}
+
+/** `readImageCache` reading on the thread pool, so the caller's event loop keeps running. */
+export async function readImageCacheAsync(file: string, key: string): Promise<ImageCacheContent | null> {
+  let buf: Buffer;
+  try {
+    buf = await readRegularFile(file, READ_AS_CACHE);
+  } catch {
+    return null;
+  }
+  return parseImageCache(buf, key);
+}
+
+function parseImageCache(buf: Buffer, key: string): ImageCacheContent | null {
   try {
     if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) return null;
     const len = buf.readUInt32LE(8);

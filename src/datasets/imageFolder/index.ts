@@ -13,12 +13,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { defaultImageCacheDir } from '../../storage/paths.js';
 import { DataError, InputError, quoteInput, quotePath } from '../../util/errors.js';
+import { readRegularFile, type RegularFileOptions } from '../../util/regularFile.js';
 import { cropPaddingFor, type FolderDataset } from '../registry.js';
-import { imageCacheFile, readImageCache, writeImageCache, type CachedSplit, type ImageCacheContent } from './cache.js';
-import { DecodeFailure, DECODER_ID, decodeImageBytes } from './decode.js';
+import { imageCacheFile, readImageCache, readImageCacheAsync, writeImageCache, type CachedSplit, type ImageCacheContent } from './cache.js';
+import { DecodeFailure, DECODER_ID, decodeImageBytes, MAX_IMAGE_FILE_BYTES } from './decode.js';
 import { scanImageFolder, type BadFile, type ImageEntry, type FolderSplit } from './scan.js';
 
-export { decodeImage, decodeImageBytes, decodeCount, DECODER_ID, IMAGE_EXTENSIONS } from './decode.js';
+export {
+  decodeImage, decodeImageBytes, decodeCount, DECODER_ID, IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS, MAX_IMAGE_FILE_BYTES,
+} from './decode.js';
 export { scanImageFolder, type FolderScan, type ImageEntry, type BadFile, type FolderSplit } from './scan.js';
 
 export const DEFAULT_IMAGE_SIZE = 32;
@@ -34,6 +37,13 @@ export interface ImageFolderOptions {
   readonly cacheDir?: string;
   /** Called while decoding (not on a cache hit): images done, images in all. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Refuse (DataError) a folder with more images than this (train and test together), before any
+   * file is hashed or decoded: bounds the work and memory one open can cost (the queue worker).
+   */
+  readonly maxImages?: number;
+  /** Refuse (DataError) right after hashing, before any decode, when the content key differs. */
+  readonly expectFingerprint?: string;
 }
 
 /**
@@ -51,9 +61,28 @@ export function checkImageSize(size: number, flag = '--image-size'): number {
 /** Decoded content by key, for the life of the process (treat as read-only). */
 const loaded = new Map<string, ImageCacheContent>();
 
+/** How many decoded folders this process holds in memory (for tests and worker logs). */
+export function imageFoldersInMemory(): number {
+  return loaded.size;
+}
+
 /** Forget the decoded folders held in memory (the disk cache stays). */
 export function clearImageFolderMemory(): void {
   loaded.clear();
+}
+
+/**
+ * Forget one decoded folder held in memory, by its fingerprint (the disk cache stays, so a later
+ * `loadFolderSplit` reads it back). Returns whether it was held.
+ */
+export function releaseImageFolder(fingerprint: string): boolean {
+  return loaded.delete(fingerprint);
+}
+
+function checkImageCount(dir: string, count: number, maxImages: number | undefined): void {
+  if (maxImages === undefined || count <= maxImages) return;
+  throw new DataError(`the folder ${quotePath(dir)} holds ${count.toLocaleString('en-US')} images, over the limit of ` +
+    `${maxImages.toLocaleString('en-US')}: use a smaller dataset folder or raise the limit`);
 }
 
 const SKIP_HINT = 'or pass --skip-bad to skip bad files';
@@ -67,26 +96,83 @@ function badFileError(dir: string, bad: BadFile, more: number): Error {
   return new DataError(`${where} ${bad.reason}${others}: replace or remove it, ${SKIP_HINT}`);
 }
 
-/** The content key: decoder, size and every file's path, label and bytes. */
-function hashFolder(
+const READ_AS_IMAGE: RegularFileOptions = { what: 'the image', hint: 'give a PNG or JPEG file', maxBytes: MAX_IMAGE_FILE_BYTES };
+
+/**
+ * An image file's bytes, or why it cannot be read ("is a FIFO (named pipe), not a regular file",
+ * "cannot be opened (EACCES)", over MAX_IMAGE_FILE_BYTES), through one descriptor on the thread pool.
+ */
+async function readImageFile(abs: string): Promise<Buffer | { reason: string }> {
+  try {
+    return await readRegularFile(abs, READ_AS_IMAGE);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    // The refusal reads `${what} ${path} ${why}: ${hint}`; a bad-file entry keeps the why.
+    const prefix = `${READ_AS_IMAGE.what} ${quotePath(abs)} `;
+    const suffix = `: ${READ_AS_IMAGE.hint}`;
+    const m = e.message;
+    return { reason: m.startsWith(prefix) && m.endsWith(suffix) ? m.slice(prefix.length, m.length - suffix.length) : m };
+  }
+}
+
+/** Hashing and decoding hold a batch's files in memory: at most this many bytes of them (or one larger file). */
+const BATCH_BYTES = 64 * 2 ** 20;
+/** ... and at most this many files: a few at a time keep the disk and libuv's thread pool busy. */
+const BATCH_FILES = 8;
+
+/** Consecutive runs of entries within the batch limits (file order kept). */
+function readBatches<T extends { bytes: number }>(entries: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let batch: T[] = [], bytes = 0;
+  for (const e of entries) {
+    if (batch.length > 0 && (batch.length === BATCH_FILES || bytes + e.bytes > BATCH_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(e);
+    bytes += e.bytes;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** Entries with their sizes (0 when stat fails: reading them then says why), to batch the reads. */
+async function withSizes<T extends ImageEntry>(entries: readonly T[]): Promise<Array<T & { bytes: number }>> {
+  const sizes = await Promise.all(entries.map((e) => fs.promises.stat(e.abs).then((st) => st.size, () => 0)));
+  return entries.map((e, i) => ({ ...e, bytes: sizes[i] }));
+}
+
+/** An image file as it was hashed into the content key. */
+interface HashedEntry extends ImageEntry {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/**
+ * The content key: decoder, size and every file's path, label and bytes. Reads asynchronously, so
+ * that a caller's event loop (the queue worker renewing its locks) keeps running.
+ */
+async function hashFolder(
   entries: readonly ImageEntry[], notImages: readonly BadFile[], classNames: readonly string[], imageSize: number,
   unreadable: BadFile[],
-): { key: string; readable: ImageEntry[] } {
+): Promise<{ key: string; readable: HashedEntry[] }> {
   const h = createHash('sha256');
   h.update(`${DECODER_ID}\0${imageSize}\0${JSON.stringify(classNames)}\n`);
-  const readable: ImageEntry[] = [];
-  for (const e of entries) {
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(e.abs);
-    } catch (err) {
-      const reason = `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
-      unreadable.push({ rel: e.rel, reason });
-      h.update(`${e.rel}\0unreadable\n`);
-      continue;
-    }
-    h.update(`${e.rel}\0${e.label}\0${createHash('sha256').update(bytes).digest('hex')}\n`);
-    readable.push(e);
+  const readable: HashedEntry[] = [];
+  for (const batch of readBatches(await withSizes(entries))) {
+    const contents = await Promise.all(batch.map((e) => readImageFile(e.abs)));
+    batch.forEach((e, k) => {
+      const c = contents[k];
+      if (!Buffer.isBuffer(c)) {
+        unreadable.push({ rel: e.rel, reason: c.reason });
+        h.update(`${e.rel}\0unreadable\n`);
+        return;
+      }
+      const sha256 = createHash('sha256').update(c).digest('hex');
+      h.update(`${e.rel}\0${e.label}\0${sha256}\n`);
+      readable.push({ ...e, bytes: c.length, sha256 });
+    });
   }
   for (const b of notImages) h.update(`${b.rel}\0bad\n`);
   return { key: h.digest('hex'), readable };
@@ -113,30 +199,42 @@ export function channelStats(pixels: Uint8Array, n: number, plane: number): { me
   return { mean, std };
 }
 
+async function decodeOne(dir: string, e: HashedEntry, imageSize: number): Promise<Uint8Array | BadFile> {
+  const bytes = await readRegularFile(e.abs, READ_AS_IMAGE);
+  // What is decoded is cached under the key of what was hashed: they must be the same bytes.
+  if (createHash('sha256').update(bytes).digest('hex') !== e.sha256) {
+    throw new DataError(`${quotePath(path.join(dir, e.rel))} changed while the folder was being read: run again once nothing writes to it`);
+  }
+  try {
+    return await decodeImageBytes(bytes, imageSize);
+  } catch (err) {
+    if (!(err instanceof DecodeFailure)) throw err;
+    return { rel: e.rel, reason: `cannot be decoded (${err.reason})` };
+  }
+}
+
 async function decodeAll(
-  dir: string, entries: readonly ImageEntry[], imageSize: number, skipBad: boolean,
+  dir: string, entries: readonly HashedEntry[], imageSize: number, skipBad: boolean,
   onProgress: ImageFolderOptions['onProgress'],
 ): Promise<{ splits: Record<FolderSplit, { pixels: Uint8Array[]; labels: number[] }>; corrupt: BadFile[] }> {
   const splits = { train: { pixels: [] as Uint8Array[], labels: [] as number[] }, test: { pixels: [] as Uint8Array[], labels: [] as number[] } };
   const corrupt: BadFile[] = [];
-  // sharp decodes on libuv's thread pool; a few at a time keeps it busy. Results are placed in
-  // file order whatever order they finish in.
-  const CHUNK = 8;
-  for (let i = 0; i < entries.length; i += CHUNK) {
-    const chunk = entries.slice(i, i + CHUNK);
-    const results = await Promise.allSettled(chunk.map((e) => decodeImageBytes(fs.readFileSync(e.abs), imageSize)));
+  let done = 0;
+  for (const batch of readBatches(entries)) {
+    // Results are placed in file order whatever order they finish in.
+    const results = await Promise.all(batch.map((e) => decodeOne(dir, e, imageSize)));
     results.forEach((r, k) => {
-      const e = chunk[k];
-      if (r.status === 'fulfilled') {
-        splits[e.split].pixels.push(r.value);
+      const e = batch[k];
+      if (r instanceof Uint8Array) {
+        splits[e.split].pixels.push(r);
         splits[e.split].labels.push(e.label);
-        return;
+      } else {
+        corrupt.push(r);
       }
-      if (!(r.reason instanceof DecodeFailure)) throw r.reason;
-      corrupt.push({ rel: e.rel, reason: `cannot be decoded (${r.reason.reason})` });
     });
     if (corrupt.length > 0 && !skipBad) throw badFileError(dir, corrupt[0], 0);
-    onProgress?.(Math.min(i + CHUNK, entries.length), entries.length);
+    done += batch.length;
+    onProgress?.(done, entries.length);
   }
   return { splits, corrupt };
 }
@@ -159,12 +257,19 @@ export async function openImageFolder(dirText: string, options: ImageFolderOptio
   const scan = scanImageFolder(dirText);
   const dir = scan.dir;
   if (scan.bad.length > 0 && !skipBad) throw badFileError(dir, scan.bad[0], scan.bad.length - 1);
+  checkImageCount(dir, scan.train.length + (scan.test?.length ?? 0), options.maxImages);
   const unreadable: BadFile[] = [];
-  const { key, readable } = hashFolder([...scan.train, ...(scan.test ?? [])], scan.bad, scan.classNames, imageSize, unreadable);
+  const { key, readable } = await hashFolder([...scan.train, ...(scan.test ?? [])], scan.bad, scan.classNames, imageSize, unreadable);
   if (unreadable.length > 0 && !skipBad) throw badFileError(dir, unreadable[0], unreadable.length - 1);
+  // A caller that knows what it wants (a queue worker matching the submitter's folder) stops
+  // here, before paying for a decode of content it would refuse.
+  if (options.expectFingerprint !== undefined && key !== options.expectFingerprint) {
+    throw new DataError(`the image folder ${quotePath(dir)} has other content than expected (fingerprint ${key.slice(0, 12)}…, ` +
+      `expected ${options.expectFingerprint.slice(0, 12)}…): give the same folder`);
+  }
 
   const cacheFile = imageCacheFile(path.resolve(options.cacheDir ?? defaultImageCacheDir()), key);
-  let content = loaded.get(key) ?? readImageCache(cacheFile, key);
+  let content = loaded.get(key) ?? await readImageCacheAsync(cacheFile, key);
   if (!content) {
     const { splits, corrupt } = await decodeAll(dir, readable, imageSize, skipBad, options.onProgress);
     const imageBytes = 3 * imageSize * imageSize;
@@ -182,12 +287,14 @@ export async function openImageFolder(dirText: string, options: ImageFolderOptio
     }
   }
   if (content.corrupt.length > 0 && !skipBad) throw badFileError(dir, content.corrupt[0], content.corrupt.length - 1);
-  loaded.set(key, content);
 
   const counts = new Int32Array(scan.classNames.length);
   for (const l of content.train.labels) counts[l]++;
   const empty = scan.classNames.findIndex((_, i) => counts[i] === 0);
-  if (empty >= 0) {
+  // Held in memory only once it is usable: a refused folder must not stay resident (a queue
+  // worker cannot release what it never got back).
+  if (empty < 0) loaded.set(key, content);
+  else {
     throw new DataError(`the class folder ${quotePath(path.join(dir, 'train', scan.classNames[empty]))} has no usable images ` +
       'once the bad files are skipped: add images that decode or remove the folder');
   }

@@ -8,12 +8,16 @@
  *  - a class folder is searched recursively: images in its subfolders belong to the class;
  *  - images are *.png, *.jpg, *.jpeg (any case); any other file inside train/ or test/ is a bad
  *    file, like a corrupt image: an error, or skipped and counted with --skip-bad;
+ *  - an image name must be a regular file (symlinks followed): a FIFO, device, socket or folder
+ *    named like an image is a bad file too, and is never opened (a FIFO would block the read
+ *    forever, /dev/zero would never end);
  *  - an empty class folder, fewer than two classes, or a test class that train/ lacks is an error
  *    whatever --skip-bad says, since it changes what the labels mean.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError, InputError, quotePath } from '../../util/errors.js';
+import { pathKind } from '../../util/regularFile.js';
 import { IMAGE_EXTENSIONS } from './decode.js';
 
 export type FolderSplit = 'train' | 'test';
@@ -52,8 +56,10 @@ function isImageName(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
 
-/** Visible entries of a folder, sorted, each with its (symlink-followed) kind. */
-function listFolder(abs: string): Array<{ name: string; kind: 'dir' | 'file' | 'broken' }> {
+type EntryKind = 'dir' | 'file' | 'broken' | 'other';
+
+/** Visible entries of a folder, sorted, each with its (symlink-followed) kind and its description. */
+function listFolder(abs: string): Array<{ name: string; kind: EntryKind; description: string }> {
   let names: string[];
   try {
     names = fs.readdirSync(abs);
@@ -64,12 +70,10 @@ function listFolder(abs: string): Array<{ name: string; kind: 'dir' | 'file' | '
     .filter((n) => !n.startsWith('.'))
     .sort(compareNames)
     .map((name) => {
-      try {
-        const st = fs.statSync(path.join(abs, name));
-        return { name, kind: st.isDirectory() ? 'dir' as const : 'file' as const };
-      } catch {
-        return { name, kind: 'broken' as const }; // a dangling symlink, or no permission to stat
-      }
+      // stat, never open: opening a FIFO blocks until a writer comes.
+      const { kind, description } = pathKind(path.join(abs, name));
+      // 'missing': a dangling symlink, or no permission to stat
+      return { name, kind: kind === 'missing' ? 'broken' as const : kind, description };
     });
 }
 
@@ -80,13 +84,15 @@ function walkClass(
   const real = fs.realpathSync(root);
   if (seen.has(real)) return; // a symlink loop
   seen.add(real);
-  for (const { name, kind } of listFolder(root)) {
+  for (const { name, kind, description } of listFolder(root)) {
     const abs = path.join(root, name);
     const rel = `${relRoot}/${name}`;
-    if (kind === 'dir') walkClass(abs, rel, split, label, out, bad, seen);
-    else if (kind === 'broken') bad.push({ rel, reason: 'cannot be read' });
-    else if (isImageName(name)) out.push({ split, rel, abs, label });
-    else bad.push({ rel, reason: `not a ${IMAGE_EXTENSIONS.join('/')} image` });
+    const image = isImageName(name);
+    if (kind === 'broken') bad.push({ rel, reason: description });
+    else if (!image && kind === 'dir') walkClass(abs, rel, split, label, out, bad, seen);
+    else if (!image) bad.push({ rel, reason: `not a ${IMAGE_EXTENSIONS.join('/')} image` });
+    else if (kind === 'file') out.push({ split, rel, abs, label });
+    else bad.push({ rel, reason: `is ${description}, not a regular file` });
   }
 }
 

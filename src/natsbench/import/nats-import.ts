@@ -43,6 +43,7 @@ import type { SpaceName } from '../../spaces/types.js';
 import { checkOutputDir, writeFilesAtomic } from '../../util/atomicWrite.js';
 import { toCsv } from '../../util/csv.js';
 import { DataError, InputError, quoteInput, quotePath } from '../../util/errors.js';
+import { readRegularFile } from '../../util/regularFile.js';
 import { WorkerPool, WorkerTaskError } from '../../util/workerPool.js';
 import {
   clearBenchmarkCache, INDEX_COLUMN, NATS_BENCH_DIR, PARAMS_COLUMNS, SSS_ACCURACY_COLUMNS, SSS_ACCURACY_FILE,
@@ -329,7 +330,7 @@ export async function importNatsBench(options: ImportNatsOptions): Promise<Impor
     }
 
     const metaPath = path.join(folder, META_FILE);
-    const archs = readMeta(await fsp.readFile(metaPath), metaPath, space);
+    const archs = readMeta(await readRegularFile(metaPath, { what: 'the benchmark list', hint: `re-extract the official ${OFFICIAL_FOLDERS[space]} folder` }), metaPath, space);
     const total = archs.length;
 
     const tasks: Task[] = [];

@@ -26,9 +26,9 @@
  *                    of the per-epoch training times; seconds).
  * H = 200 epochs for TSS, 90 for SSS.
  */
-import fs from 'node:fs';
 import type { DatasetName } from '../../datasets/registry.js';
 import { DataError, InputError } from '../../util/errors.js';
+import { readRegularFileSync } from '../../util/regularFile.js';
 import { parseTssCell, TSS_SIZE } from '../../spaces/tss/cell.js';
 import { formatSssChannels, sssFromIndex, SSS_SIZE } from '../../spaces/sss/channels.js';
 import type { SpaceName } from '../../spaces/types.js';
@@ -218,7 +218,7 @@ export function readMeta(compressed: Uint8Array, file: string, space: SpaceName)
 export function summarizeRecordFile(file: string, space: SpaceName, index: number): ArchSummary {
   let data: Buffer;
   try {
-    data = fs.readFileSync(file);
+    data = readRegularFileSync(file, { what: 'the benchmark record', hint: 're-extract the official archive' });
   } catch (e) {
     throw new DataError(`${file}: cannot be read (${(e as Error).message})`);
   }
