@@ -14,7 +14,8 @@ import { initEngine } from '../src/engine/backend.js';
 import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
 import { initNetwork } from '../src/networks/init.js';
 import { lossAndGrads, toTensorParams } from '../src/networks/model.js';
-import { buildNetworkSpec, gradientParamNames } from '../src/networks/index.js';
+import { gradientParamNames } from '../src/networks/index.js';
+import { buildNetworkSpec } from '../src/spaces/network.js';
 import { Rng } from '../src/util/rng.js';
 import { ALL_CONV, TYPICAL, printTable, timeIt, torchAvailable, torchGradSeconds } from './common.js';
 

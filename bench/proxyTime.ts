@@ -6,7 +6,7 @@
 import { initEngine } from '../src/engine/backend.js';
 import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
 import type { Batch } from '../src/datasets/batches.js';
-import { buildNetworkSpec } from '../src/networks/index.js';
+import { buildNetworkSpec } from '../src/spaces/network.js';
 import { evaluateProxies } from '../src/proxies/evaluate.js';
 import { median, printTable, torchAvailable, torchGradSeconds } from './common.js';
 

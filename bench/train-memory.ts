@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
 import { describeArchitecture, openDefaultBenchmark } from '../src/report/archInfo.js';
-import { buildNetworkSpec } from '../src/networks/index.js';
+import { buildNetworkSpec } from '../src/spaces/network.js';
 import { initNetwork } from '../src/networks/init.js';
 import { addRunningStats, trainStep } from '../src/train/step.js';
 import { requireDataDir } from '../src/datasets/dataDir.js';

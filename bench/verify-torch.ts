@@ -72,7 +72,8 @@ import type { Batch } from '../src/datasets/batches.js';
 import { resolveDataDir } from '../src/datasets/dataDir.js';
 import { datasetInfo } from '../src/datasets/registry.js';
 import { activeBackend, initEngine } from '../src/engine/backend.js';
-import { buildNetworkSpec, countParams, gradientParamNames, initNetwork, type NetworkSpec } from '../src/networks/index.js';
+import { countParams, gradientParamNames, initNetwork, type CellSpec, type NetworkSpec } from '../src/networks/index.js';
+import { buildNetworkSpec } from '../src/spaces/network.js';
 import { lossAndGrads, toTensorParams } from '../src/networks/model.js';
 import { createProxyContext } from '../src/proxies/context.js';
 import { evaluateProxies } from '../src/proxies/evaluate.js';
@@ -441,7 +442,7 @@ function reluLabels(spec: NetworkSpec): string[] {
   for (const block of spec.blocks) {
     if (block.kind === 'reduction') { out.push(`${block.name}.conv_a`, `${block.name}.conv_b`); continue; }
     for (let j = 1; j <= 3; j++) {
-      block.edges.forEach((edge, e) => {
+      (block as CellSpec).edges.forEach((edge, e) => {
         if (edge.to !== j || !edge.live) return;
         const impl = edge.impl;
         if ((impl.kind === 'conv_bn' && impl.relu) || (impl.kind === 'pool' && impl.pre)) out.push(`${block.name}.edge${e}`);

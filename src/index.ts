@@ -25,10 +25,20 @@ export type { NetworkSpec, LayerSpec, ConvSpec, BnSpec, LinearSpec } from './net
 export { countParams, countFlops } from './networks/cost.js';
 
 // Registries, for extension and for listing what exists.
-export { PROXIES, PROXY_NAMES, DEFAULT_PROXIES, type ProxyName, type ProxyInfo } from './proxies/registry.js';
+export {
+  PROXIES, PROXY_NAMES, DEFAULT_PROXIES, registerProxy, proxyInfo,
+  type ProxyName, type BuiltinProxyName, type ProxyInfo, type RegisterProxyOptions,
+} from './proxies/registry.js';
 export type { ProxyScores } from './proxies/evaluate.js';
-export { SPACES, spaceByName, tssSpace, sssSpace, parseArchitecture, parseSpaceName } from './spaces/index.js';
-export type { SearchSpace, SpaceDefinition, SpaceName, ArchDrawing, BenchTable } from './spaces/types.js';
+// Writing a proxy: `defineProxy` with one of the passes proxies share (or a pass of your own),
+// then `registerProxy`; README "Library" has an example.
+export { defineProxy, type ProxyDefinition, type ProxyInput, type ProxyPass } from './proxies/definition.js';
+export { analyticPass, gradientPass, synflowPass, naswotPass, type GradientProduct, type SynflowProduct } from './proxies/passes.js';
+export { batchMoments, type LayerGradients } from './proxies/gradients.js';
+export { registerSpace, spaceNames, spaceByName, tssSpace, sssSpace, parseArchitecture, parseSpaceName } from './spaces/index.js';
+export type {
+  SearchSpace, SpaceDefinition, SpaceDescription, SpaceIndex, SpaceName, BuiltinSpaceName, BenchTable, BenchmarkTables,
+} from './spaces/types.js';
 export type { TssCell } from './spaces/tss/cell.js';
 export type { SssChannels } from './spaces/sss/channels.js';
 export { DATASETS, DATASET_NAMES, type DatasetName, type DatasetInfo } from './datasets/registry.js';

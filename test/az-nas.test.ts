@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
-import { buildNetworkSpec, type CellSpec } from '../src/networks/index.js';
+import { cellSpec, type CellSpec } from '../src/networks/index.js';
+import { buildNetworkSpec } from '../src/spaces/network.js';
 import { initKaimingNormal } from '../src/networks/kaimingInit.js';
 import { blockForwardAt, toTensorParams } from '../src/networks/model.js';
 import { azNasAggregate, rankdataAverage } from '../src/proxies/aggregate.js';
@@ -15,7 +16,6 @@ import {
   channelCovariance, featureCovariance, largestSingularValue, spectralEntropy, symmetricEigenvalues,
 } from '../src/proxies/linalg.js';
 import { parseProxyList, parseProxySelection, PROXIES, SET_PROXIES } from '../src/proxies/registry.js';
-import { cellSpec } from '../src/networks/spec.js';
 import { tssCellFromCode } from '../src/spaces/tss/cell.js';
 import { InputError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';

@@ -17,7 +17,7 @@ import {
   datasetKey, type FolderDataset,
 } from '../src/datasets/index.js';
 import { decodeCount } from '../src/datasets/imageFolder/decode.js';
-import { buildNetworkSpec } from '../src/networks/index.js';
+import { buildNetworkSpec } from '../src/spaces/network.js';
 import { countParams } from '../src/networks/cost.js';
 import { openScoringSession } from '../src/proxies/session.js';
 import { ScoreCache } from '../src/storage/scoreCache.js';

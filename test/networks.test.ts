@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { openBenchmark } from '../src/natsbench/tables.js';
 import { DATASET_NAMES } from '../src/datasets/registry.js';
-import { countParams, initNetwork, networkLayers, layerParams } from '../src/networks/index.js';
+import {
+  cellSpec, countParams, EDGE_FROM, EDGE_TO, initNetwork, layerParams, NB201_OPS, networkLayers, type BnSpec, type CellSpec,
+  type NetworkSpec, type ReductionSpec,
+} from '../src/networks/index.js';
+import { InputError } from '../src/util/errors.js';
+import * as tssCell from '../src/spaces/tss/cell.js';
 import { parseTssCell, tssNetworkSpec } from '../src/spaces/tss/index.js';
 import { sssFromIndex, formatSssChannels, sssNetworkSpec } from '../src/spaces/sss/index.js';
 import { Rng } from '../src/util/rng.js';
@@ -94,5 +99,50 @@ describe('seeded initialisation', () => {
     const other = '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|';
     const d = initNetwork(tssNetworkSpec(parseTssCell(other), 'cifar10', other), 5);
     expect(d.get(name)!.data).toEqual(a.get(name)!.data);
+  });
+});
+
+describe('the network description', () => {
+  /** Each BN's H·W as training computed it before BnSpec carried its size: a walk over the blocks. */
+  function walkedBnSizes(spec: NetworkSpec): Map<string, number> {
+    const m = new Map<string, number>([[spec.stem.bn.name, spec.resolution]]);
+    let last = spec.resolution;
+    for (const block of spec.blocks) {
+      if (block.kind === 'reduction') {
+        const r = block as ReductionSpec;
+        m.set(r.bnA.name, r.size / 2).set(r.bnB.name, r.size / 2);
+        last = r.size / 2;
+      } else {
+        const cell = block as CellSpec;
+        for (const edge of cell.edges) {
+          if (edge.impl.kind === 'conv_bn') m.set(edge.impl.bn.name, cell.size);
+          else if (edge.impl.kind === 'pool' && edge.impl.pre) m.set(edge.impl.pre.bn.name, cell.size);
+        }
+        last = cell.size;
+      }
+    }
+    return m.set('lastact.bn', last);
+  }
+
+  it('every BN carries the spatial size of the maps it normalises', () => {
+    const arch = '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|';
+    for (const spec of [
+      tssNetworkSpec(parseTssCell(arch), 'cifar10', arch), tssNetworkSpec(parseTssCell(arch), 'ImageNet16-120', arch),
+      sssNetworkSpec([8, 16, 24, 32, 40], 'cifar100'),
+    ]) {
+      const bns = networkLayers(spec).filter((l): l is BnSpec => l.kind === 'bn');
+      expect(new Map(bns.map((b) => [b.name, b.size]))).toEqual(walkedBnSizes(spec));
+    }
+  });
+
+  it('the TSS space names the cell block kind\'s ops and edges', () => {
+    expect(tssCell.TSS_OPS).toBe(NB201_OPS);
+    expect(tssCell.EDGE_FROM).toBe(EDGE_FROM);
+    expect(tssCell.EDGE_TO).toBe(EDGE_TO);
+  });
+
+  it('a cell of the wrong length or with an unknown op is refused in one line', () => {
+    expect(() => cellSpec('c', ['none', 'skip_connect'], 8, 8, 8)).toThrow(InputError);
+    expect(() => cellSpec('c', ['none', 'none', 'none', 'none', 'none', 'conv_7x7' as never], 8, 8, 8)).toThrow(/conv_7x7/);
   });
 });

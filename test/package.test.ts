@@ -2,7 +2,7 @@
  * The package as a user gets it: `npm pack`, install the tarball into an empty project (its
  * dependencies from the registry or npm's cache, its native kernels built by its install
  * script), then plain Node imports 'mfnas', and TypeScript type-checks against its types. The
- * README's Library example is run as written.
+ * README's Library examples are run as written, and a user's script registers a proxy of its own.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -22,13 +22,14 @@ async function runInProject(file: string): Promise<{ stdout: string; stderr: str
   return exec(process.execPath, [file], { cwd: project, env, timeout: 300_000 });
 }
 
-/** The first ```js block of the README's "## Library" section. */
-function readmeExample(): string {
+/** The ```js blocks of the README's "## Library" section, in order. */
+function readmeExamples(): string[] {
   const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Library'));
-  const m = /```js\n([\s\S]*?)```/.exec(section);
-  if (!m) throw new Error('README has no ```js example in its Library section');
-  return m[1];
+  const start = readme.indexOf('\n## Library');
+  const end = readme.indexOf('\n## ', start + 1);
+  const blocks = [...readme.slice(start, end < 0 ? undefined : end).matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+  if (blocks.length === 0) throw new Error('README has no ```js example in its Library section');
+  return blocks;
 }
 
 beforeAll(async () => {
@@ -76,17 +77,23 @@ console.log(JSON.stringify({ info, s, run, blocks: net.blocks.length, classes: n
       files: ['use.ts'],
     }));
     writeFileSync(path.join(project, 'use.ts'), `
-import { score, search, natsBench, type ScoreResult, type SearchRunResult, type ArchInfo } from 'mfnas';
-const r: ScoreResult = await score({ space: 'tss', dataset: 'cifar10', arch: 9930, proxies: ['intgrad_param', 'zico'] });
+import { score, search, natsBench, defineProxy, registerProxy, gradientPass, batchMoments, type ScoreResult, type SearchRunResult, type ArchInfo } from 'mfnas';
+const mine = registerProxy(defineProxy({
+  name: 'mean_abs_gradient', version: 1, minBatches: 1, paper: 'a user', definition: 'mean |g| over every weight',
+  pass: gradientPass,
+  compute: (g) => g.records.reduce((sum, layer) => sum + batchMoments(layer).meanAbs.reduce((a, b) => a + b, 0), 0),
+}));
+const r: ScoreResult = await score({ space: 'tss', dataset: 'cifar10', arch: 9930, proxies: ['intgrad_param', 'zico', mine.name] });
 const n: number | undefined = r.scores.intgrad_param;
 const run: SearchRunResult = await search({ steps: 1, onStep: (rec, acc) => console.log(rec.step, acc) });
 const info: ArchInfo = (await natsBench()).arch('sss', '64:64:56:64:24');
 console.log(n, run.best.arch, info.params);
 `);
-    // The user's bad call must not type-check: a misspelt proxy name.
+    // The user's bad code must not type-check: a proxy whose compute does not fit its pass's
+    // product (proxy names are checked at run time, since a script may register its own).
     writeFileSync(path.join(project, 'bad.ts'), `
-import { score } from 'mfnas';
-await score({ arch: 1, proxies: ['intgrad_params'] });
+import { defineProxy, analyticPass } from 'mfnas';
+defineProxy({ name: 'bad', version: 1, minBatches: 1, paper: '', definition: '', pass: analyticPass, compute: (g: { records: number[] }) => g.records.length });
 `);
     const tsc = path.join(REPO, 'node_modules/typescript/bin/tsc');
     // @types/node usually arrives with the package's dependencies; else from the repository
@@ -99,14 +106,66 @@ await score({ arch: 1, proxies: ['intgrad_params'] });
     await exec(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project });
     writeFileSync(path.join(project, 'tsconfig.bad.json'), readFileSync(path.join(project, 'tsconfig.json'), 'utf8').replace('use.ts', 'bad.ts'));
     const bad = await exec(process.execPath, [tsc, '-p', 'tsconfig.bad.json'], { cwd: project }).then(() => null, (e) => String(e.stdout));
-    expect(bad).toMatch(/intgrad_params/);
+    expect(bad).toMatch(/records/);
   });
 
-  it("runs the README's Library example as written", async () => {
-    writeFileSync(path.join(project, 'readme.mjs'), readmeExample());
+  it("runs the README's Library examples as written", async () => {
+    const [first, ownProxy] = readmeExamples();
+    writeFileSync(path.join(project, 'readme.mjs'), first);
     const { stdout } = await runInProject('readme.mjs');
     expect(stdout).toMatch(/intgrad_param -?\d+\.\d\d/);
     expect(stdout).toMatch(/accuracy 94\.3\d/);
     expect(stdout).toMatch(/found \|.+\| \d+\.\d+/);
+
+    writeFileSync(path.join(project, 'readme-proxy.mjs'), ownProxy);
+    const own = (await runInProject('readme-proxy.mjs')).stdout;
+    const m = /depth_times_size (\d+) params (\d+)/.exec(own);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBe(17 * Number(m![2])); // TSS: 17 blocks (15 cells, 2 reductions)
+    expect(own).toMatch(/found \|.+\| \d+/);
+  });
+
+  it('a plain .mjs registers its own proxy, scores with it and searches with it as a fidelity; its version keys the cache', async () => {
+    writeFileSync(path.join(project, 'own-proxy.mjs'), `
+import { analyticPass, countParams, defineProxy, registerProxy, score, search, PROXY_NAMES, InputError } from 'mfnas';
+const version = Number(process.env.PROXY_VERSION);
+let calls = 0;
+registerProxy(defineProxy({
+  name: 'blocks_times_params', version, minBatches: 1,
+  paper: 'a user', definition: 'blocks times parameters, times the version',
+  pass: analyticPass,
+  compute: (spec) => { calls++; return spec.blocks.length * countParams(spec) * version; },
+}));
+let clash = '';
+try {
+  registerProxy(defineProxy({ name: 'zico', version: 1, minBatches: 1, paper: '', definition: '', pass: analyticPass, compute: () => 0 }));
+} catch (e) { clash = e instanceof InputError ? e.message : String(e); }
+const s = await score({ arch: 9930, proxies: ['blocks_times_params', 'params'], batch: 8 });
+const scoreCalls = calls;
+// Two workers: the builtins go to worker threads, blocks_times_params stays on this thread.
+const run = await search({ dataset: 'cifar10', fidelities: ['blocks_times_params', 'intgrad_param'], population: 4, tournament: 2, steps: 1, mutations: 1, batch: 8, workers: 2 });
+console.log(JSON.stringify({ s, scoreCalls, best: run.best, evaluated: run.evaluated, names: PROXY_NAMES, clash }));
+`);
+    const runWith = async (version: number) => {
+      const { stdout } = await exec(process.execPath, ['own-proxy.mjs'], { cwd: project, env: { ...env, PROXY_VERSION: String(version) }, timeout: 300_000 });
+      return JSON.parse(stdout.trim().split('\n').pop()!);
+    };
+    const v1 = await runWith(1);
+    expect(v1.s.scores.blocks_times_params).toBe(17 * v1.s.scores.params);
+    expect(v1.scoreCalls).toBe(1);
+    expect(v1.names.at(-1)).toBe('blocks_times_params');
+    expect(v1.clash).toMatch(/zico is a builtin mfnas proxy/);
+    expect(v1.evaluated).toBeGreaterThanOrEqual(4);
+    expect(v1.best.scores.blocks_times_params).toBeGreaterThan(0);
+    expect(Number.isFinite(v1.best.scores.intgrad_param)).toBe(true);
+    // The same version again: from the cache, not computed.
+    const again = await runWith(1);
+    expect(again.scoreCalls).toBe(0);
+    expect(again.s.scores).toEqual(v1.s.scores);
+    expect(again.best).toEqual(v1.best);
+    // A new version: computed afresh, never the old score.
+    const v2 = await runWith(2);
+    expect(v2.scoreCalls).toBe(1);
+    expect(v2.s.scores.blocks_times_params).toBe(2 * v1.s.scores.blocks_times_params);
   });
 });

@@ -15,7 +15,8 @@ import { PNG } from 'pngjs';
 import { initEngine } from '../src/engine/backend.js';
 import { loadImageSet } from '../src/datasets/imageSet.js';
 import { datasetInfo } from '../src/datasets/registry.js';
-import { buildNetworkSpec, initNetwork } from '../src/networks/index.js';
+import { initNetwork } from '../src/networks/index.js';
+import { buildNetworkSpec } from '../src/spaces/network.js';
 import { paramName } from '../src/networks/spec.js';
 import {
   CHECKPOINT_FILE, learningRate, loadCheckpoint, loadTrainedNetwork, METRICS_COLUMNS, sgdNesterovStep, train,
@@ -211,7 +212,7 @@ describe('training a small network', () => {
     expect(net.labels).toHaveLength(10);
     expect(net.labels[0]).toBe('airplane');
     expect(net.preprocess.mean[0]).toBeCloseTo(125.3 / 255, 10);
-    expect(net.params.has(paramName(net.spec.lastBn, 'running_var'))).toBe(true);
+    expect(net.params.has('lastact.bn.running_var')).toBe(true);
     const test = loadImageSet('cifar10', { split: 'test', dataDir: DATA });
     const info = datasetInfo('cifar10');
     const ev = evaluate(net.spec, net.params, 128, 64, (s, c) => plainBatch(test, { resolution: 32, cropPadding: 4, mean: info.mean, std: info.std }, s, c));

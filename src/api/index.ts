@@ -106,7 +106,7 @@ function datasetOf(given: DatasetName | string | Dataset | undefined, options: I
 // ---------------------------------------------------------------- score
 
 export interface ScoreOptions extends ProxyInputOptions {
-  /** 'tss' (default) or 'sss'. */
+  /** 'tss' (default), 'sss' or a space added with `registerSpace`. */
   readonly space?: SpaceName | string;
   /** 'cifar10' (default), 'cifar100', 'ImageNet16-120', an image folder's path, or an `openDataset` value. */
   readonly dataset?: DatasetName | string | Dataset;
@@ -261,6 +261,17 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
     await session.close();
   }
 }
+
+// ---------------------------------------------------------------- spaces
+
+/**
+ * Search spaces: `registerSpace(description)` adds one under its name (a `SpaceDescription`:
+ * parse, format, sample, mutate, crossover and its network; an index, a list of all its
+ * architectures, classes and a drawing are optional), after which every call here takes that
+ * name as `space`.
+ */
+export { registerSpace, spaceNames } from '../spaces/index.js';
+export type { SpaceDescription, SpaceIndex, SpaceName } from '../spaces/types.js';
 
 // ---------------------------------------------------------------- networks
 

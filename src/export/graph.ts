@@ -2,22 +2,22 @@
  * The evaluation-mode function of a trained network as a small, framework-neutral graph: one
  * list of nodes that both exporters (TensorFlow.js LayersModel, ONNX) translate op for op, so
  * the two files compute the same function, and the same function as mfnas's own
- * `forward(spec, params, x, { batchNorm: 'eval' })` (src/networks/model.ts), whose structure
- * this file mirrors edge for edge — including edges the spec marks dead: with trained BN β ≠ 0
- * a "dead" edge can still change the logits, so only op `none` is left out.
+ * `forward(spec, params, x, { batchNorm: 'eval' })` (src/networks/model.ts): each block's kind
+ * emits its nodes through the builder below (`BlockKind.graph`), mirroring its own forward.
  *
  * The graph's input is what users feed: NHWC float32 RGB pixels scaled to [0, 1]; its first
  * node normalises with the `mean` / `std` of `preprocess.json`, so (x − mean) / std equals the
  * (pixel − 255·mean) / (255·std) that mfnas's forward receives.
  */
-import type { BnSpec, CellSpec, ConvSpec, NetworkSpec, ReductionSpec } from '../networks/spec.js';
-import { paramName } from '../networks/spec.js';
+import type { GraphEmitter, NodeRef } from '../networks/blocks/kind.js';
+import { kindOf } from '../networks/blocks/registry.js';
+import { networkBlocks, paramName, type BnSpec, type ConvSpec, type NetworkSpec } from '../networks/spec.js';
 import type { ParamTensor } from '../networks/init.js';
 import type { TrainedNetwork } from '../networks/trained.js';
 import { DataError } from '../util/errors.js';
 
 /** Index of a node in `ExportGraph.nodes`. */
-export type NodeRef = number;
+export type { NodeRef };
 
 /** PyTorch's BatchNorm2d epsilon, which mfnas's eval-mode batch norm uses too. */
 export const BN_EPS = 1e-5;
@@ -71,7 +71,7 @@ export const INPUT_NAME = 'image';
 /** The one name under which the exported models give their output (the logits). */
 export const OUTPUT_NAME = 'logits';
 
-class Builder {
+class Builder implements GraphEmitter {
   readonly nodes: GraphNode[] = [];
   constructor(private readonly params: TrainedNetwork['params']) {}
 
@@ -113,55 +113,22 @@ class Builder {
   relu(name: string, input: NodeRef): NodeRef {
     return this.add({ op: 'relu', name, input });
   }
-}
 
-function cellGraph(g: Builder, cell: CellSpec, x: NodeRef): NodeRef {
-  const nodes: Array<NodeRef | null> = [x, null, null, null];
-  // One ReLU per source node, shared by its edges (as model.ts computes it).
-  const relus = new Map<NodeRef, NodeRef>();
-  let zeros: NodeRef | null = null;
-  const zeroNode = (): NodeRef => (zeros ??= g.add({ op: 'zeros', name: `${cell.name}.zeros`, input: x, cin: cell.cin, cout: cell.cout }));
-  const reluOf = (from: number, input: NodeRef): NodeRef => {
-    let r = relus.get(input);
-    if (r === undefined) relus.set(input, (r = g.relu(`${cell.name}.node${from}.relu`, input)));
-    return r;
-  };
-  for (let j = 1; j <= 3; j++) {
-    const terms: NodeRef[] = [];
-    for (const [e, edge] of cell.edges.entries()) {
-      if (edge.to !== j) continue;
-      const impl = edge.impl;
-      if (impl.kind === 'zero') continue;
-      // A node all of whose inputs are `none` is zero; model.ts feeds zeros to its out-edges.
-      const input = nodes[edge.from] ?? zeroNode();
-      switch (impl.kind) {
-        case 'identity':
-          terms.push(input);
-          break;
-        case 'conv_bn': {
-          const src = impl.relu ? reluOf(edge.from, input) : input;
-          terms.push(g.bn(impl.bn, g.conv(impl.conv, src)));
-          break;
-        }
-        case 'pool': {
-          const y = impl.pre ? g.bn(impl.pre.bn, g.conv(impl.pre.conv, reluOf(edge.from, input))) : input;
-          terms.push(g.add({ op: 'avgPool3', name: `${cell.name}.edge${e}.pool`, input: y }));
-          break;
-        }
-      }
-    }
-    nodes[j] = terms.length === 0 ? null
-      : terms.length === 1 ? terms[0]
-        : g.add({ op: 'add', name: `${cell.name}.node${j}.sum`, inputs: terms });
+  avgPool3(name: string, input: NodeRef): NodeRef {
+    return this.add({ op: 'avgPool3', name, input });
   }
-  return nodes[3] ?? zeroNode();
-}
 
-function reductionGraph(g: Builder, r: ReductionSpec, x: NodeRef): NodeRef {
-  const a = g.bn(r.bnA, g.conv(r.convA, g.relu(`${r.name}.relu_a`, x)));
-  const b = g.bn(r.bnB, g.conv(r.convB, g.relu(`${r.name}.relu_b`, a)));
-  const shortcut = g.conv(r.shortcut, g.add({ op: 'avgPool2', name: `${r.name}.shortcut_pool`, input: x }));
-  return g.add({ op: 'add', name: `${r.name}.sum`, inputs: [shortcut, b] });
+  avgPool2(name: string, input: NodeRef): NodeRef {
+    return this.add({ op: 'avgPool2', name, input });
+  }
+
+  zeros(name: string, input: NodeRef, cin: number, cout: number): NodeRef {
+    return this.add({ op: 'zeros', name, input, cin, cout });
+  }
+
+  sum(name: string, inputs: readonly NodeRef[]): NodeRef {
+    return this.add({ op: 'add', name, inputs });
+  }
 }
 
 function checkPreprocess(trained: TrainedNetwork): void {
@@ -189,9 +156,7 @@ export function exportGraph(trained: TrainedNetwork): ExportGraph {
   const g = new Builder(trained.params);
   const input = g.add({ op: 'input', name: INPUT_NAME, size: spec.resolution });
   let h = g.add({ op: 'normalize', name: 'normalize', input, mean: [...trained.preprocess.mean], std: [...trained.preprocess.std] });
-  h = g.bn(spec.stem.bn, g.conv(spec.stem.conv, h));
-  for (const block of spec.blocks) h = block.kind === 'cell' ? cellGraph(g, block, h) : reductionGraph(g, block, h);
-  h = g.relu('lastact.relu', g.bn(spec.lastBn, h));
+  for (const block of networkBlocks(spec)) h = kindOf(block).graph(block, h, g);
   h = g.add({ op: 'globalAvgPool', name: 'global_pool', input: h });
   const c = spec.classifier;
   const output = g.add({

@@ -24,6 +24,7 @@ import { readRegularFileSync } from '../util/regularFile.js';
 import { DataError, InputError, MfnasError, quoteInput } from '../util/errors.js';
 import { formatTssCell, parseTssCell, TSS_SIZE } from '../spaces/tss/cell.js';
 import { formatSssChannels, parseSssChannels, sssFromIndex, SSS_SIZE } from '../spaces/sss/channels.js';
+import type { BenchmarkTables, BenchTable, SpaceName } from '../spaces/types.js';
 
 export const NATS_BENCH_DIR = 'nats-bench';
 export const TSS_ACCURACY_FILE = 'nats-tss-test-accuracy-200ep.csv';
@@ -97,7 +98,8 @@ export interface SssTable {
   numericColumn(name: string): Float64Array | null;
 }
 
-export interface Benchmark {
+/** The NATS-Bench tables of a data folder; `tableOf` is how the spaces find theirs. */
+export interface Benchmark extends BenchmarkTables {
   readonly dataDir: string;
   /** Directory holding the CSV files (`<dataDir>/nats-bench`). */
   readonly natsDir: string;
@@ -117,6 +119,10 @@ export function openBenchmark(dataDir: string): Benchmark {
     },
     get sss() {
       return loadSssTable(path.join(natsDir, SSS_ACCURACY_FILE));
+    },
+    tableOf(space: SpaceName): BenchTable | null {
+      // NATS-Bench has tables for its two spaces only; other spaces bring their own.
+      return space === 'tss' ? this.tss : space === 'sss' ? this.sss : null;
     },
   };
 }

@@ -7,8 +7,8 @@
  * branches included — the benchmark trains them); FLOPs = multiply-accumulates of every conv
  * and the classifier plus the classifier's bias adds, per image, in millions. Pools are free.
  */
-import type { LayerSpec, NetworkSpec } from './spec.js';
-import { networkLayers } from './spec.js';
+import { convOutSize, type LayerSpec } from './layers.js';
+import { networkLayers, type NetworkSpec } from './spec.js';
 
 export function layerParams(layer: LayerSpec): number {
   switch (layer.kind) {
@@ -25,7 +25,7 @@ export function layerParams(layer: LayerSpec): number {
 export function layerMacs(layer: LayerSpec): number {
   switch (layer.kind) {
     case 'conv': {
-      const outSize = Math.floor((layer.inSize + 2 * layer.pad - layer.k) / layer.stride) + 1;
+      const outSize = convOutSize(layer);
       return layer.k * layer.k * layer.cin * layer.cout * outSize * outSize;
     }
     case 'bn':

@@ -8,8 +8,8 @@
  * weights, and skipping dead branches changes nothing.
  */
 import { Rng } from '../util/rng.js';
-import type { LayerSpec, NetworkSpec } from './spec.js';
-import { networkLayers, paramName } from './spec.js';
+import { layerParamShapes, paramName, type LayerSpec } from './layers.js';
+import { networkLayers, type NetworkSpec } from './spec.js';
 
 export interface ParamTensor {
   readonly shape: readonly number[];
@@ -18,17 +18,6 @@ export interface ParamTensor {
 
 /** Parameters by name (`paramName`): weight (+ bias) for conv and linear, gamma and beta for BN. */
 export type NetworkParams = Map<string, ParamTensor>;
-
-export function layerParamShapes(layer: LayerSpec): Array<[string, number[]]> {
-  switch (layer.kind) {
-    case 'conv':
-      return [[paramName(layer, 'weight'), [layer.k, layer.k, layer.cin, layer.cout]]];
-    case 'bn':
-      return [[paramName(layer, 'gamma'), [layer.c]], [paramName(layer, 'beta'), [layer.c]]];
-    case 'linear':
-      return [[paramName(layer, 'weight'), [layer.in, layer.out]], [paramName(layer, 'bias'), [layer.out]]];
-  }
-}
 
 export function initLayer(layer: LayerSpec, seed: number): NetworkParams {
   const rng = new Rng(seed).derive(layer.name);

@@ -9,8 +9,9 @@
  * layers it will never run (dead edges) without changing the others.
  */
 import { Rng } from '../util/rng.js';
-import { layerParamShapes, type NetworkParams } from './init.js';
-import { networkLayers, paramName, type LayerSpec, type NetworkSpec } from './spec.js';
+import type { NetworkParams } from './init.js';
+import { layerParamShapes, paramName, type LayerSpec } from './layers.js';
+import { networkLayers, type NetworkSpec } from './spec.js';
 
 /** One layer's Kaiming-normal parameters. */
 export function kaimingNormalLayer(layer: LayerSpec, seed: number): NetworkParams {

@@ -5,18 +5,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  add, addN, avgPool2x2, avgPool3x3ExcludePad, batchNormEval, batchNormTrain, conv2d, globalAvgPool, linear, relu,
-  softmaxCrossEntropyMean,
+  batchNormEval, batchNormTrain, conv2d, globalAvgPool, linear, relu, softmaxCrossEntropyMean,
 } from '../engine/ops.js';
 import { gradients } from '../engine/gradients.js';
+import type { BlockSpec, ForwardLayers } from './blocks/kind.js';
+import { kindOf } from './blocks/registry.js';
 import type { NetworkParams } from './init.js';
-import { paramName, type BlockSpec, type BnSpec, type CellSpec, type ConvSpec, type EdgeSpec, type NetworkSpec, type ReductionSpec } from './spec.js';
+import { layerParamShapes, paramName, type BnSpec, type ConvSpec } from './layers.js';
+import { networkBlocks, runLayers, type NetworkSpec } from './spec.js';
 
 export type TensorParams = Map<string, tf.Tensor>;
 
 export interface ForwardOptions {
   /**
-   * Skip edges that cannot influence the output (spec `live` = false). Exact for the logits
+   * Skip branches that cannot influence the output (each block kind decides: its `forward`
+   * skips them and its `liveLayers` leaves their layers out). Exact for the logits
    * whenever BN β is zero (always so at initialisation), which is when the proxies run; a
    * trained network with nonzero β should be run with `skipDead: false`.
    */
@@ -38,15 +41,6 @@ export interface ForwardOptions {
   readonly afterBlock?: (blockIndex: number, output: tf.Tensor4D) => tf.Tensor4D;
 }
 
-/** Per-pass state threaded through the layer helpers. */
-interface Pass {
-  readonly p: TensorParams;
-  readonly skipDead: boolean;
-  readonly bn: 'train' | 'none' | 'eval';
-  readonly onBatchStats?: (bn: BnSpec, mean: Float32Array, variance: Float32Array) => void;
-  readonly onRelu?: (preActivation: tf.Tensor4D) => void;
-}
-
 export function toTensorParams(params: NetworkParams): TensorParams {
   const out: TensorParams = new Map();
   for (const [name, p] of params) out.set(name, tf.tensor(p.data, p.shape as number[], 'float32'));
@@ -59,103 +53,51 @@ function param(p: TensorParams, name: string): tf.Tensor {
   return t;
 }
 
-function convOf(pass: Pass, c: ConvSpec, x: tf.Tensor4D): tf.Tensor4D {
-  return conv2d(x, param(pass.p, paramName(c, 'weight')) as tf.Tensor4D, c.stride, c.pad);
+/** The layers of one pass (parameters, BN mode, hooks) as block kinds call them. */
+function forwardLayers(p: TensorParams, options: ForwardOptions): ForwardLayers {
+  const bnMode = options.batchNorm ?? 'train';
+  const { onRelu, onBatchStats } = options;
+  return {
+    skipDead: options.skipDead ?? false,
+    conv: (c: ConvSpec, x: tf.Tensor4D) => conv2d(x, param(p, paramName(c, 'weight')) as tf.Tensor4D, c.stride, c.pad),
+    bn(b: BnSpec, x: tf.Tensor4D): tf.Tensor4D {
+      if (bnMode === 'none') return x;
+      const gamma = param(p, paramName(b, 'gamma')) as tf.Tensor1D;
+      const beta = param(p, paramName(b, 'beta')) as tf.Tensor1D;
+      if (bnMode === 'eval') {
+        const mean = param(p, paramName(b, 'running_mean')) as tf.Tensor1D;
+        const variance = param(p, paramName(b, 'running_var')) as tf.Tensor1D;
+        return batchNormEval(x, gamma, beta, mean, variance);
+      }
+      return batchNormTrain(x, gamma, beta, 1e-5, onBatchStats && ((mean, variance) => onBatchStats(b, mean, variance)));
+    },
+    relu(x: tf.Tensor4D): tf.Tensor4D {
+      onRelu?.(x);
+      return relu(x);
+    },
+    sharedRelu(shared: Map<tf.Tensor, tf.Tensor4D>, x: tf.Tensor4D): tf.Tensor4D {
+      onRelu?.(x);
+      let r = shared.get(x);
+      if (!r) shared.set(x, (r = relu(x)));
+      return r;
+    },
+  };
 }
 
-function bnOf(pass: Pass, b: BnSpec, x: tf.Tensor4D): tf.Tensor4D {
-  if (pass.bn === 'none') return x;
-  const gamma = param(pass.p, paramName(b, 'gamma')) as tf.Tensor1D;
-  const beta = param(pass.p, paramName(b, 'beta')) as tf.Tensor1D;
-  if (pass.bn === 'eval') {
-    const mean = param(pass.p, paramName(b, 'running_mean')) as tf.Tensor1D;
-    const variance = param(pass.p, paramName(b, 'running_var')) as tf.Tensor1D;
-    return batchNormEval(x, gamma, beta, mean, variance);
-  }
-  const sink = pass.onBatchStats;
-  return batchNormTrain(x, gamma, beta, 1e-5, sink && ((mean, variance) => sink(b, mean, variance)));
-}
-
-function reluOf(pass: Pass, x: tf.Tensor4D): tf.Tensor4D {
-  pass.onRelu?.(x);
-  return relu(x);
-}
-
-/**
- * Every edge of a cell applies its own ReLU to its source node; the results are identical, so
- * the ReLU of a node is computed once and shared (saving memory and time on the tape). The
- * hook still sees one ReLU per edge, as a per-edge module network would report.
- */
-function sharedRelu(pass: Pass, cache: Map<tf.Tensor, tf.Tensor4D>, x: tf.Tensor4D): tf.Tensor4D {
-  pass.onRelu?.(x);
-  let r = cache.get(x);
-  if (!r) cache.set(x, (r = relu(x)));
-  return r;
-}
-
-/** The edge's output, or null for a constant zero (op `none`). */
-function edgeForward(pass: Pass, edge: EdgeSpec, x: tf.Tensor4D, relus: Map<tf.Tensor, tf.Tensor4D>): tf.Tensor4D | null {
-  const impl = edge.impl;
-  switch (impl.kind) {
-    case 'zero':
-      return null;
-    case 'identity':
-      return x;
-    case 'conv_bn':
-      return bnOf(pass, impl.bn, convOf(pass, impl.conv, impl.relu ? sharedRelu(pass, relus, x) : x));
-    case 'pool': {
-      const y = impl.pre ? bnOf(pass, impl.pre.bn, convOf(pass, impl.pre.conv, sharedRelu(pass, relus, x))) : x;
-      return avgPool3x3ExcludePad(y);
-    }
-  }
-}
-
-function cellForward(pass: Pass, cell: CellSpec, x: tf.Tensor4D): tf.Tensor4D {
-  const nodes: Array<tf.Tensor4D | null> = [x, null, null, null];
-  const relus = new Map<tf.Tensor, tf.Tensor4D>();
-  for (let j = 1; j <= 3; j++) {
-    const terms: tf.Tensor4D[] = [];
-    for (const edge of cell.edges) {
-      if (edge.to !== j || (pass.skipDead && !edge.live)) continue;
-      const input = nodes[edge.from];
-      // A zero node stays zero through every op of a freshly initialised cell; only reached
-      // when !skipDead, so compute it honestly from a zero tensor.
-      const y = edgeForward(pass, edge, input ?? zeros(x, cell.cout), relus);
-      if (y) terms.push(y);
-    }
-    nodes[j] = terms.length > 0 ? addN(terms) : null;
-  }
-  return nodes[3] ?? zeros(x, cell.cout);
-}
-
-function zeros(like: tf.Tensor4D, channels: number): tf.Tensor4D {
-  const [n, h, w] = like.shape;
-  return tf.zeros([n, h, w, channels]);
-}
-
-function reductionForward(pass: Pass, r: ReductionSpec, x: tf.Tensor4D): tf.Tensor4D {
-  const a = bnOf(pass, r.bnA, convOf(pass, r.convA, reluOf(pass, x)));
-  const b = bnOf(pass, r.bnB, convOf(pass, r.convB, reluOf(pass, a)));
-  const shortcut = convOf(pass, r.shortcut, avgPool2x2(x));
-  return add(shortcut, b);
-}
-
-function blockForward(pass: Pass, block: BlockSpec, x: tf.Tensor4D): tf.Tensor4D {
+function runBlock(layers: ForwardLayers, block: BlockSpec, x: tf.Tensor4D): tf.Tensor4D {
   // A block's intermediates die with it: what a gradient needs, its op saved (tfjs keeps those).
-  return tf.tidy(() => (block.kind === 'cell' ? cellForward(pass, block, x) : reductionForward(pass, block, x)));
+  return tf.tidy(() => kindOf(block).forward(block, x, layers));
 }
 
 /** Logits [N, classes] for an NHWC batch. */
 export function forward(spec: NetworkSpec, p: TensorParams, x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor2D {
-  const pass: Pass = {
-    p, skipDead: options.skipDead ?? false, bn: options.batchNorm ?? 'train', onRelu: options.onRelu, onBatchStats: options.onBatchStats,
-  };
-  let h = bnOf(pass, spec.stem.bn, convOf(pass, spec.stem.conv, x));
+  const layers = forwardLayers(p, options);
+  let h = runBlock(layers, spec.stem, x);
   spec.blocks.forEach((block, i) => {
-    h = blockForward(pass, block, h);
+    h = runBlock(layers, block, h);
     if (options.afterBlock) h = options.afterBlock(i, h);
   });
-  h = reluOf(pass, bnOf(pass, spec.lastBn, h));
+  h = runBlock(layers, spec.head, h);
   const pooled = globalAvgPool(h);
   return linear(pooled, param(p, paramName(spec.classifier, 'weight')) as tf.Tensor2D, param(p, paramName(spec.classifier, 'bias')) as tf.Tensor1D);
 }
@@ -163,24 +105,10 @@ export function forward(spec: NetworkSpec, p: TensorParams, x: tf.Tensor4D, opti
 /** Names of the parameters that can receive a nonzero gradient when dead edges are skipped. */
 export function liveParamNames(spec: NetworkSpec, skipDead: boolean): Set<string> {
   const names = new Set<string>();
-  const addConv = (c: ConvSpec) => names.add(paramName(c, 'weight'));
-  const addBn = (b: BnSpec) => { names.add(paramName(b, 'gamma')); names.add(paramName(b, 'beta')); };
-  addConv(spec.stem.conv); addBn(spec.stem.bn);
-  for (const block of spec.blocks) {
-    if (block.kind === 'reduction') {
-      addConv(block.convA); addBn(block.bnA); addConv(block.convB); addBn(block.bnB); addConv(block.shortcut);
-      continue;
-    }
-    for (const edge of block.edges) {
-      if (skipDead && !edge.live) continue;
-      const impl = edge.impl;
-      if (impl.kind === 'conv_bn') { addConv(impl.conv); addBn(impl.bn); }
-      else if (impl.kind === 'pool' && impl.pre) { addConv(impl.pre.conv); addBn(impl.pre.bn); }
-    }
+  for (const block of networkBlocks(spec)) {
+    for (const layer of runLayers(block, skipDead)) for (const [name] of layerParamShapes(layer)) names.add(name);
   }
-  addBn(spec.lastBn);
-  names.add(paramName(spec.classifier, 'weight'));
-  names.add(paramName(spec.classifier, 'bias'));
+  for (const [name] of layerParamShapes(spec.classifier)) names.add(name);
   return names;
 }
 
@@ -235,20 +163,14 @@ export function lossAndGrads(
 }
 
 /**
- * The stem alone (conv → BN, no ReLU): the input of the first block. With `blockForwardAt`,
- * lets a proxy run the network block by block and read every block's raw output (AZ-NAS).
+ * The stem alone: the input of the first block. With `blockForwardAt`, lets a proxy run the
+ * network block by block and read every block's raw output (AZ-NAS).
  */
 export function stemForward(spec: NetworkSpec, p: TensorParams, x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor4D {
-  const pass: Pass = {
-    p, skipDead: options.skipDead ?? false, bn: options.batchNorm ?? 'train', onRelu: options.onRelu, onBatchStats: options.onBatchStats,
-  };
-  return bnOf(pass, spec.stem.bn, convOf(pass, spec.stem.conv, x));
+  return runBlock(forwardLayers(p, options), spec.stem, x);
 }
 
 /** Block `index` of `spec.blocks` alone, on its input `x` (its raw output: no activation after it). */
 export function blockForwardAt(spec: NetworkSpec, p: TensorParams, index: number, x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor4D {
-  const pass: Pass = {
-    p, skipDead: options.skipDead ?? false, bn: options.batchNorm ?? 'train', onRelu: options.onRelu, onBatchStats: options.onBatchStats,
-  };
-  return blockForward(pass, spec.blocks[index], x);
+  return runBlock(forwardLayers(p, options), spec.blocks[index], x);
 }

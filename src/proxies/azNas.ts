@@ -34,8 +34,9 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { countFlops } from '../networks/cost.js';
 import { initKaimingNormal } from '../networks/kaimingInit.js';
 import { blockForwardAt, stemForward, toTensorParams, type TensorParams } from '../networks/model.js';
-import type { BlockSpec, CellSpec, LayerSpec, NetworkSpec } from '../networks/spec.js';
-import { blockLayers } from '../networks/spec.js';
+import { isIdentityCell, isZeroCell } from '../networks/blocks/cell.js';
+import { kindOf } from '../networks/blocks/registry.js';
+import { runLayers, type BlockSpec, type LayerSpec, type NetworkSpec } from '../networks/spec.js';
 import { spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition } from '../spaces/types.js';
 import { Rng } from '../util/rng.js';
@@ -88,20 +89,19 @@ export function meanTrainability(terms: readonly number[]): number {
 }
 
 /**
- * Cells that compute exactly their input (§8): every live edge is an identity `skip_connect`
- * and exactly one path of them leads from node 0 to node 3 (two would double the input).
+ * The structural special cases of §8 for TSS cells (their definitions live with the cell's
+ * block kind; the pass asks every block's kind through `isIdentity` / `isConstantZero`).
  */
-export function isIdentityCell(cell: CellSpec): boolean {
-  const live = cell.edges.filter((e) => e.live);
-  if (live.length === 0 || live.some((e) => e.impl.kind !== 'identity')) return false;
-  const paths = [1, 0, 0, 0];
-  for (const e of live) paths[e.to] += paths[e.from]; // edges come ordered by target node
-  return paths[3] === 1;
+export { isIdentityCell, isZeroCell };
+
+/** True when the block computes exactly its input (§8): its trainability term is −∞. */
+function isIdentityBlock(block: BlockSpec): boolean {
+  return kindOf(block).isIdentity?.(block) ?? false;
 }
 
-/** Cells whose output is constant zero (§8): no live edge. */
-export function isZeroCell(cell: CellSpec): boolean {
-  return !cell.edges.some((e) => e.live);
+/** True when the block's output is constant zero (§8): the network's entropies are NaN. */
+function isConstantZeroBlock(block: BlockSpec): boolean {
+  return kindOf(block).isConstantZero?.(block) ?? false;
 }
 
 /**
@@ -146,8 +146,8 @@ export function crossMoment(
 
 /** Output shape (NHWC) of a block at batch `batch`. */
 export function blockOutShape(block: BlockSpec, batch: number): [number, number, number, number] {
-  const size = block.kind === 'cell' ? block.size : block.size / 2;
-  return [batch, size, size, block.cout];
+  const { size, channels } = kindOf(block).output(block);
+  return [batch, size, size, channels];
 }
 
 /** Uniform ±1 entries (+1 for a set bit), 32 per draw of the generator seeded with `seed`. */
@@ -174,18 +174,8 @@ export function azRng(spec: NetworkSpec, seed: number): Rng {
 
 /** Layers the pass runs: the stem and every block, without cell edges that cannot matter. */
 export function usedLayers(spec: NetworkSpec): Set<string> {
-  const names = new Set<string>([spec.stem.conv.name, spec.stem.bn.name]);
-  for (const block of spec.blocks) {
-    if (block.kind === 'reduction') {
-      for (const l of blockLayers(block)) names.add(l.name);
-      continue;
-    }
-    for (const e of block.edges) {
-      if (!e.live) continue;
-      if (e.impl.kind === 'conv_bn') { names.add(e.impl.conv.name); names.add(e.impl.bn.name); }
-      else if (e.impl.kind === 'pool' && e.impl.pre) { names.add(e.impl.pre.conv.name); names.add(e.impl.pre.bn.name); }
-    }
-  }
+  const names = new Set<string>();
+  for (const block of [spec.stem, ...spec.blocks]) for (const layer of runLayers(block, true)) names.add(layer.name);
   return names;
 }
 
@@ -288,13 +278,13 @@ export function azNasScores(spec: NetworkSpec, seed: number): AzProduct {
     const { maps, vjps } = fwd;
     // A network whose cells output zero has NaN entropies (0/0); the structural rule says so
     // without relying on that arithmetic (§8), and skips the work.
-    const zero = spec.blocks.some((b) => b.kind === 'cell' && isZeroCell(b));
+    const zero = spec.blocks.some(isConstantZeroBlock);
     const entropies = zero ? maps.map((_, l) => (l === 0 ? featureEntropy(maps[0]) : NaN)) : maps.map(featureEntropy);
     const sigmas: number[] = [];
     const terms: number[] = [];
     spec.blocks.forEach((block, l) => {
       // Exactly the identity ⇔ G_in ≡ G_out, the authors' test (§5.3); decided structurally (§8).
-      if (block.kind === 'cell' && isIdentityCell(block)) {
+      if (isIdentityBlock(block)) {
         sigmas.push(NaN);
         terms.push(-Infinity);
         return;

@@ -1,7 +1,8 @@
 /**
  * What a proxy is to mfnas: its description, the version of its definition, and how it is
  * computed — a pass over the network that proxies of one kind share, then a cheap function of
- * what the pass produced. One file in definitions/ per proxy, listed in registry.ts.
+ * what the pass produced. One file in definitions/ per builtin proxy, listed in registry.ts; a
+ * library user writes one the same way and adds it with `registerProxy` (exported by 'mfnas').
  */
 import type { Batch } from '../datasets/batches.js';
 import type { TensorParams } from '../networks/model.js';
@@ -50,7 +51,10 @@ export interface ProxyDefinition<Name extends string = string, Product = unknown
   // Method syntax on purpose: its parameter is bivariant, so a definition of any product type
   // fits in the registry's list of ProxyDefinition<ProxyName, unknown>; defineProxy still
   // checks that each compute matches its own pass.
-  /** The score (higher is better) from the product of `pass` on this network. */
+  /**
+   * The score (higher is better) from the product of `pass` on this network. The product is
+   * shared with every other proxy of the same pass: read it, never modify it.
+   */
   compute(product: Product, input: ProxyInput): number;
 }
 

@@ -8,7 +8,7 @@ import type { Batch } from '../datasets/batches.js';
 import { initNetwork, type NetworkSpec } from '../networks/index.js';
 import { toTensorParams, type TensorParams } from '../networks/model.js';
 import type { ProxyInput, ProxyPass } from './definition.js';
-import { PROXY_LIST, type ProxyInfo, type ProxyName } from './registry.js';
+import { PROXY_LIST, proxyInfo, type ProxyInfo, type ProxyName } from './registry.js';
 
 export type ProxyScores = Partial<Record<ProxyName, number>>;
 
@@ -20,9 +20,12 @@ export interface EvaluateOptions {
 export function evaluateProxies(
   spec: NetworkSpec, batches: readonly Batch[], proxies: readonly ProxyName[], options: EvaluateOptions,
 ): ProxyScores {
+  // An unknown name is refused, never skipped: a score silently missing would read as NaN.
+  for (const p of proxies) proxyInfo(p);
   const want = new Set(proxies);
-  // Grouped by pass, in registry order: each pass runs once and its product can be dropped
-  // before the next pass runs.
+  // Grouped by pass, in registry order (builtins first, so a registered proxy never changes
+  // when a builtin's pass runs): each pass runs once and its product can be dropped before the
+  // next pass runs.
   const byPass = new Map<ProxyPass<unknown>, ProxyInfo[]>();
   for (const d of PROXY_LIST) {
     if (!want.has(d.name)) continue;

@@ -7,14 +7,14 @@ import { blockLayers, layerParamShapes, type NetworkSpec } from '../networks/ind
 export interface LayerGradients {
   /** Parameter name, e.g. `cells.3.edge4.conv.weight`. */
   readonly name: string;
-  /** The block (cell or reduction) the layer belongs to, or null for stem and classifier. */
+  /** The block of `spec.blocks` the layer belongs to, or null for stem, head and classifier. */
   readonly block: string | null;
   /** Flattened weight gradient, one array per batch (all the same length). */
   readonly perBatch: readonly Float32Array[];
 }
 
 /**
- * The block (`spec.blocks[i].name`) each parameter of the cell list belongs to; stem, last BN and
+ * The block (`spec.blocks[i].name`) each parameter of the cell list belongs to; stem, head and
  * classifier parameters are absent. Read from the spec's own structure and parameter naming, so
  * it holds whatever the names look like.
  */

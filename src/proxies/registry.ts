@@ -1,8 +1,10 @@
 /**
- * The proxies mfnas computes, with the paper each comes from. Every proxy is "higher is better"
- * and is computed from the same seeded initialisation and the same proxy batches.
+ * The proxies mfnas knows, with the paper each comes from: the builtins, and those a library
+ * user's script adds with `registerProxy`. Every proxy is "higher is better" and is computed from
+ * the same seeded initialisation and the same proxy batches. Also the parsing of proxy lists and
+ * score specifications (`ensemble(a,b)`, presets), which sees every registered proxy.
  */
-import { InputError } from '../util/errors.js';
+import { InputError, quoteInput } from '../util/errors.js';
 import { azNas, columnOf, ensembleProxy, type SetProxyDefinition } from './aggregate.js';
 import type { ProxyScores } from './evaluate.js';
 import type { ProxyDefinition } from './definition.js';
@@ -21,27 +23,127 @@ import { synflow } from './definitions/synflow.js';
 import { zico } from './definitions/zico.js';
 
 /**
- * Every proxy, in the order of listings, of `all` and of computation. A new proxy is a file in
- * definitions/ and one entry here.
+ * The builtin proxies, in the order of listings, of `all` and of computation. A new builtin is a
+ * file in definitions/ and one entry here; a library user's proxy goes through `registerProxy`.
  */
-const DEFINITIONS = [
+const BUILTIN_DEFINITIONS = [
   intgradParam, intgradMean, zico, gradNorm, snip, synflow, naswot, params, flops,
   azExpressivity, azProgressivity, azTrainability, azComplexity,
 ] as const;
 
-/** A string-literal union, so that a misspelt name in user code fails to type-check. */
-export type ProxyName = (typeof DEFINITIONS)[number]['name'];
+/** A builtin proxy's name: a string-literal union, so that a misspelt builtin name does not type-check. */
+export type BuiltinProxyName = (typeof BUILTIN_DEFINITIONS)[number]['name'];
+
+/**
+ * Any proxy's name: a builtin's, or one a script registered (`registerProxy`). Written this way
+ * so editors still complete the builtin names; an unknown name is an InputError at run time.
+ */
+export type ProxyName = BuiltinProxyName | (string & {});
 
 /** A registered proxy; `pass.name` says which shared pass computes it. */
 export type ProxyInfo = ProxyDefinition<ProxyName>;
 
-export const PROXY_LIST: readonly ProxyInfo[] = DEFINITIONS;
-export const PROXY_NAMES: readonly ProxyName[] = DEFINITIONS.map((d) => d.name);
-export const PROXIES: Readonly<Record<ProxyName, ProxyInfo>> =
-  Object.fromEntries(DEFINITIONS.map((d) => [d.name, d])) as Record<ProxyName, ProxyInfo>;
+/** Every proxy by name: the builtins, then the registered ones in the order they were registered. */
+const registry = new Map<string, ProxyInfo>(BUILTIN_DEFINITIONS.map((d) => [d.name, d]));
+const BUILTIN_NAMES: ReadonlySet<string> = new Set(BUILTIN_DEFINITIONS.map((d) => d.name));
+
+// Live views of the registry (updated by registerProxy), for listing and for code written
+// against the closed lists of earlier versions. A null-prototype object: a proxy name is never
+// mistaken for an Object.prototype member.
+const list: ProxyInfo[] = [...BUILTIN_DEFINITIONS];
+const names: ProxyName[] = list.map((d) => d.name);
+const byName: Record<ProxyName, ProxyInfo> = Object.assign(Object.create(null) as Record<ProxyName, ProxyInfo>, Object.fromEntries(registry));
+
+/** Every proxy (builtins first, then registered ones): the order of `all`, listings and computation. */
+export const PROXY_LIST: readonly ProxyInfo[] = list;
+export const PROXY_NAMES: readonly ProxyName[] = names;
+/** Every proxy by name; reading a name that is not registered gives undefined (see `proxyInfo`). */
+export const PROXIES: Readonly<Record<ProxyName, ProxyInfo>> = byName;
+
+/** The builtins alone: what worker threads and queue workers, which never run a user's script, know. */
+export const BUILTIN_PROXY_NAMES: readonly BuiltinProxyName[] = BUILTIN_DEFINITIONS.map((d) => d.name);
+
+/** The definition of a registered proxy; an unknown name is an InputError naming the known ones. */
+export function proxyInfo(name: string): ProxyInfo {
+  const d = registry.get(name);
+  if (!d) throw new InputError(`unknown proxy ${quoteInput(name)}: register it with registerProxy first, or use one of ${PROXY_NAMES.join(',')}`);
+  return d;
+}
+
+/** Whether `name` is a builtin proxy (known to every thread and every queue worker). */
+export function isBuiltinProxy(name: string): name is BuiltinProxyName {
+  return BUILTIN_NAMES.has(name);
+}
+
+export interface RegisterProxyOptions {
+  /**
+   * Replace a proxy this process registered earlier under the same name (a script's own
+   * development loop). Never a builtin. Give the new definition a new `version`: scores are
+   * cached by name and version, so the old definition's scores are then never returned.
+   */
+  readonly replace?: boolean;
+}
+
+/** A proxy name: an identifier, short enough for `--proxies` items and one-line messages. */
+const NAME_PATTERN = /^[a-z][a-z0-9_]{0,39}$/;
+
+/**
+ * Adds a proxy written outside mfnas (with `defineProxy` and one of the passes, or a pass of its
+ * own) to the registry: from then on this process's `score`, `search` (as `proxy`, a fidelity or
+ * an ensemble member), `scan`, correlation studies and `all` know it by name. Its scores are
+ * cached under its name and `version` like a builtin's.
+ *
+ * Registered proxies are computed on the calling thread, not on the worker threads or queue
+ * workers that compute the builtins, since those never run the script that registered them
+ * (see proxies/evaluators.ts). Returns the definition.
+ */
+export function registerProxy<D extends ProxyDefinition<string, unknown>>(definition: D, options: RegisterProxyOptions = {}): D {
+  checkDefinition(definition);
+  const name = definition.name;
+  const existing = registry.get(name);
+  if (isBuiltinProxy(name)) throw new InputError(`proxy ${name} is a builtin mfnas proxy: give yours another name`);
+  if (isSetProxyName(name) || name === 'ensemble' || name === 'all') {
+    throw new InputError(`'${name}' already names ${name === 'all' ? 'every proxy' : name === 'ensemble' ? 'ensemble(a,b,...)' : 'a preset set proxy'} in proxy lists: give your proxy another name`);
+  }
+  if (existing && !options.replace) {
+    throw new InputError(`a proxy named ${name} is already registered: give yours another name, or pass { replace: true } (with a new version) to redefine it`);
+  }
+  const info = definition as unknown as ProxyInfo;
+  registry.set(name, info);
+  byName[name] = info;
+  if (existing) {
+    list[list.indexOf(existing)] = info;
+  } else {
+    list.push(info);
+    names.push(name);
+  }
+  return definition;
+}
+
+/** Refuses, with one line each, a definition the scorer could not use. */
+function checkDefinition(d: ProxyDefinition<string, unknown>): void {
+  if (typeof d !== 'object' || d === null) throw new InputError('registerProxy takes a proxy definition: write it with defineProxy({ name, version, ... })');
+  const label = typeof d.name === 'string' ? quoteInput(d.name) : 'without a name';
+  if (typeof d.name !== 'string' || !NAME_PATTERN.test(d.name) || d.name === 'constructor') {
+    throw new InputError(`proxy name ${label} is not allowed: use a lower-case identifier [a-z][a-z0-9_]* of at most 40 characters (not 'constructor')`);
+  }
+  if (!Number.isSafeInteger(d.version) || d.version < 1) {
+    throw new InputError(`proxy ${d.name} has version ${quoteInput(String(d.version))}: give an integer >= 1, and raise it whenever the proxy's result changes`);
+  }
+  if (!Number.isSafeInteger(d.minBatches) || d.minBatches < 1) {
+    throw new InputError(`proxy ${d.name} has minBatches ${quoteInput(String(d.minBatches))}: give an integer >= 1 (the fewest proxy batches it is meaningful with)`);
+  }
+  if (typeof d.pass !== 'object' || d.pass === null || typeof d.pass.run !== 'function' || typeof d.pass.name !== 'string') {
+    throw new InputError(`proxy ${d.name} has no pass: set pass to one of mfnas's passes (analyticPass, gradientPass, ...) or an object { name, run(input) }`);
+  }
+  if (typeof d.compute !== 'function') throw new InputError(`proxy ${d.name} has no compute(product, input) function`);
+  if (typeof d.paper !== 'string' || typeof d.definition !== 'string') {
+    throw new InputError(`proxy ${d.name} needs paper and definition texts (where it comes from, what it computes)`);
+  }
+}
 
 /** The two fidelities of MFNAS (MFNAS.md §3), fidelity 1 first. */
-export const MFNAS_FIDELITIES = ['intgrad_param', 'intgrad_mean'] as const satisfies readonly ProxyName[];
+export const MFNAS_FIDELITIES = ['intgrad_param', 'intgrad_mean'] as const satisfies readonly BuiltinProxyName[];
 
 export const DEFAULT_PROXIES: readonly ProxyName[] = MFNAS_FIDELITIES;
 
@@ -75,8 +177,9 @@ export function isSetProxyName(text: string): text is SetProxyName {
   return (SET_DEFINITIONS.map((d) => d.name) as readonly string[]).includes(text);
 }
 
+/** Whether `text` names a proxy of the registry (builtin or registered). */
 export function isProxyName(text: string): text is ProxyName {
-  return (PROXY_NAMES as readonly string[]).includes(text);
+  return registry.has(text);
 }
 
 /**

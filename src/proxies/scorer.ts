@@ -4,18 +4,20 @@
  *  - one evaluation per class of functionally identical cells (TSS cells are replaced by their
  *    class representative, so every member gets the very same score);
  *  - the persistent cache: cached proxies are not recomputed, and each new result is committed
- *    as soon as it arrives;
+ *    as soon as it arrives. Scores are known by proxy name and definition version (builtin and
+ *    registered proxies alike), in the cache and in this process's memo, so a proxy whose
+ *    version changed is computed afresh;
  *  - parallel evaluation through an `Evaluator` (in-process or a worker pool).
  */
 import type { ScoreCache } from '../storage/scoreCache.js';
 import { spaceByName, type SpaceDefinition } from '../spaces/index.js';
-import { buildNetworkSpec } from '../networks/index.js';
+import { buildNetworkSpec } from '../spaces/network.js';
 import { datasetKey } from '../datasets/registry.js';
 import { contextKey, type ProxyContext } from './context.js';
 import { evaluateProxies, type ProxyScores } from './evaluate.js';
 import { InputError } from '../util/errors.js';
 import { activeBackend, engineKey } from '../engine/backend.js';
-import { PROXIES, type ProxyName } from './registry.js';
+import { proxyInfo, type ProxyName } from './registry.js';
 
 export interface Evaluation {
   readonly scores: ProxyScores;
@@ -84,8 +86,11 @@ export class Scorer {
   /** Seconds spent in proxy evaluation (sum over evaluations). */
   proxySeconds = 0;
   private readonly inflight = new Map<string, Promise<Evaluation>>();
-  /** Scores computed or read in this process, by canonical key (also without a cache). */
-  private readonly memo = new Map<string, Record<string, number>>();
+  /**
+   * Scores computed or read in this process (also without a cache), by canonical key, then by
+   * `name@version`: a registered proxy replaced by a new version is not answered from here.
+   */
+  private readonly memo = new Map<string, Map<string, number>>();
 
   constructor(
     readonly ctx: ProxyContext,
@@ -132,10 +137,17 @@ export class Scorer {
     const r = this.resolve(arch);
     // A folder is keyed by its content fingerprint, so a changed folder never reuses old scores.
     const key = { space: this.ctx.space, dataset: datasetKey(this.ctx.dataset), canonical: r.canonical, input: contextKey(this.ctx), engine: this.evaluator.engine };
-    const versions = proxies.map((p) => PROXIES[p]);
-    const cached: Record<string, number> = { ...(this.options.cache?.get(key, versions) ?? {}), ...(this.memo.get(r.canonical) ?? {}) };
-    const missing = proxies.filter((p) => !(p in cached));
-    return { r, key, versions, cached, missing, flightKey: `${r.canonical}|${missing.join(',')}` };
+    // Name and version of each proxy as registered now: the cache and the memo answer only these.
+    const versions = proxies.map((p) => ({ name: p, version: proxyInfo(p).version }));
+    const cached: Record<string, number> = { ...(this.options.cache?.get(key, versions) ?? {}) };
+    const memo = this.memo.get(r.canonical);
+    for (const v of versions) {
+      const value = memo?.get(`${v.name}@${v.version}`);
+      if (value !== undefined) cached[v.name] = value;
+    }
+    const missing = proxies.filter((p) => !Object.hasOwn(cached, p));
+    const flightKey = `${r.canonical}|${versions.filter((v) => missing.includes(v.name)).map((v) => `${v.name}@${v.version}`).join(',')}`;
+    return { r, key, versions, cached, missing, flightKey };
   }
 
   /** Evaluates what `lookup` found missing (once per class in flight), caches it, returns the requested scores. */
@@ -161,7 +173,9 @@ export class Scorer {
         this.evaluatedCount++;
         this.proxySeconds += ev.seconds;
         this.options.cache?.put(key, ev.scores as Record<string, number>, versions, ev.seconds);
-        this.memo.set(r.canonical, { ...(this.memo.get(r.canonical) ?? {}), ...(ev.scores as Record<string, number>) });
+        const memo = this.memo.get(r.canonical) ?? new Map<string, number>();
+        for (const v of versions) if (Object.hasOwn(ev.scores, v.name)) memo.set(`${v.name}@${v.version}`, ev.scores[v.name]!);
+        this.memo.set(r.canonical, memo);
       }
       return { ...r, scores: pick({ ...cached, ...ev.scores }, proxies), seconds: owner ? ev.seconds : 0, cached: false };
     } finally {
@@ -172,7 +186,7 @@ export class Scorer {
   /** Refuses, before any work, proxies the run's batch settings cannot support. */
   private checkProxies(proxies: readonly ProxyName[]): void {
     for (const p of proxies) {
-      const need = PROXIES[p].minBatches;
+      const need = proxyInfo(p).minBatches; // an unknown name is an InputError here
       if (this.ctx.settings.batches < need) {
         throw new InputError(`${p} needs at least ${need} proxy batches (it divides by the spread over batches), ` +
           `got --batches ${this.ctx.settings.batches}: use --batches ${need} or more, or leave ${p} out`);

@@ -13,6 +13,10 @@ import { InProcessEvaluator, type Evaluation } from './scorer.js';
 
 export interface ProxyTask {
   readonly arch: string;
+  /**
+   * Builtin proxies only: this thread never ran the script that registered a user's proxy, so it
+   * does not know one (an unknown name is refused); the caller computes those (evaluators.ts).
+   */
   readonly proxies: readonly ProxyName[];
   /** Native kernel threads for this task (the pool's split); results do not depend on it. */
   readonly threads?: number;

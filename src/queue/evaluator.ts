@@ -25,7 +25,7 @@ import type { Redis } from 'ioredis';
 import { engineKey, resolveBackend } from '../engine/backend.js';
 import { builtinName, datasetKey, isFolderDataset } from '../datasets/registry.js';
 import type { ProxyContext } from '../proxies/context.js';
-import { PROXIES, type ProxyName } from '../proxies/registry.js';
+import type { ProxyName } from '../proxies/registry.js';
 import type { Evaluation, Evaluator } from '../proxies/scorer.js';
 import type { ProxyScores } from '../proxies/evaluate.js';
 import { spaceByName } from '../spaces/index.js';
@@ -33,7 +33,7 @@ import type { SpaceDefinition } from '../spaces/types.js';
 import { DataError, MfnasError } from '../util/errors.js';
 import { checkReachable, ConnectionWatch, describeError, openRedis, parseQueueUrl, redact, type QueueConnection } from './connection.js';
 import {
-  decodeResult, jobId, jobKey, JOB_SCHEMA, QUEUE_NAME, REFUSED,
+  decodeResult, jobId, jobKey, jobProxies, JOB_SCHEMA, QUEUE_NAME, REFUSED,
   type JobDataset, type ScoreJobData, type ScoreJobResult,
 } from './jobs.js';
 
@@ -172,7 +172,7 @@ export class QueueEvaluator implements Evaluator {
       space: this.ctx.space, dataset: this.dataset, datasetKey: datasetKey(this.ctx.dataset),
       settings: this.ctx.settings, dataFingerprint: this.ctx.dataFingerprint, engine: this.engine,
       arch, canonical: this.space.canonical(this.space.parse(arch)),
-      proxies: proxies.map((name) => ({ name, version: PROXIES[name].version })),
+      proxies: jobProxies(proxies),
     };
     const key = jobKey(base);
     const id = jobId(key);

@@ -14,9 +14,9 @@ import { createHash } from 'node:crypto';
 import { hostname, cpus } from 'node:os';
 import path from 'node:path';
 import { DATASETS, type DatasetName } from '../datasets/registry.js';
-import { PROXIES, PROXY_NAMES, isProxyName, type ProxyName } from '../proxies/registry.js';
+import { BUILTIN_PROXY_NAMES, PROXIES, isBuiltinProxy, type BuiltinProxyName, type ProxyName } from '../proxies/registry.js';
 import type { ScoreSettings } from '../storage/scoreCache.js';
-import { SPACES } from '../spaces/index.js';
+import { isSpaceName, spaceNames } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
 import { quoteInput } from '../util/errors.js';
 
@@ -48,7 +48,7 @@ export interface ScoreJobData {
   /** The class representative to evaluate. */
   readonly arch: string;
   readonly canonical: string;
-  readonly proxies: readonly { readonly name: ProxyName; readonly version: number }[];
+  readonly proxies: readonly { readonly name: BuiltinProxyName; readonly version: number }[];
 }
 
 /** Who computed a result (for logs and the run summary). */
@@ -237,15 +237,31 @@ function parseSettings(v: unknown, side: number): ScoreSettings {
   return { batchSize, batches, dataSeed, initSeed };
 }
 
+/**
+ * The proxies of a job to submit, with their versions. Builtins only: the submitter computes the
+ * proxies its script registered itself (proxies/evaluators.ts), so one here is a bug.
+ */
+export function jobProxies(proxies: readonly ProxyName[]): ScoreJobData['proxies'] {
+  return proxies.map((name) => {
+    if (!isBuiltinProxy(name)) throw new Error(`internal: the registered proxy ${name} was sent to the queue; its submitter computes it`);
+    return { name, version: PROXIES[name].version };
+  });
+}
+
+/**
+ * The job's proxies: builtins only. A proxy a script registered is computed by its submitter
+ * (proxies/evaluators.ts) and never queued; a worker that happens to have one of that name
+ * registered could not know it is the submitter's code.
+ */
 function parseProxies(v: unknown): ScoreJobData['proxies'] {
-  if (!Array.isArray(v) || v.length === 0 || v.length > PROXY_NAMES.length) {
-    refuse(`the job's proxies must be a list of 1 to ${PROXY_NAMES.length} proxies, got ${describeValue(v)}: ${NOT_OURS}`);
+  if (!Array.isArray(v) || v.length === 0 || v.length > BUILTIN_PROXY_NAMES.length) {
+    refuse(`the job's proxies must be a list of 1 to ${BUILTIN_PROXY_NAMES.length} proxies, got ${describeValue(v)}: ${NOT_OURS}`);
   }
   const seen = new Set<string>();
   return v.map((item) => {
     const p = record(item, 'proxy', ['name', 'version']);
-    if (typeof p.name !== 'string' || !isProxyName(p.name)) {
-      refuse(`unknown proxy ${describeValue(p.name)} (another mfnas version): run the same mfnas version everywhere`);
+    if (typeof p.name !== 'string' || !isBuiltinProxy(p.name)) {
+      refuse(`unknown proxy ${describeValue(p.name)} (another mfnas version, or a script's own proxy, which its submitter computes): run the same mfnas version everywhere`);
     }
     if (seen.has(p.name)) refuse(`the job names proxy ${p.name} twice: ${NOT_OURS}`);
     seen.add(p.name);
@@ -271,8 +287,8 @@ export function parseJob(raw: unknown): ScoreJobData {
       'run the same mfnas version on workers and submitter');
   }
   const j = record(raw, 'payload', JOB_FIELDS);
-  if (typeof j.space !== 'string' || !Object.hasOwn(SPACES, j.space)) {
-    refuse(`the job's space ${describeValue(j.space)} is not one of ${Object.keys(SPACES).join(', ')}: ${NOT_OURS}`);
+  if (typeof j.space !== 'string' || !isSpaceName(j.space)) {
+    refuse(`the job's space ${describeValue(j.space)} is not one of ${spaceNames().join(', ')}: ${NOT_OURS}`);
   }
   const space = j.space as SpaceName;
   const dataset = parseDataset(j.dataset);

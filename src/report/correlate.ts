@@ -2,6 +2,9 @@
  * A proxy-quality study: score a set of benchmark architectures with several proxies and report
  * each proxy's rank correlation with the benchmark test accuracy. Set proxies (presets such as
  * az_nas, `ensemble(...)`) are computed from their components over the whole sample.
+ *
+ * A space without an index (hence without a benchmark table) is studied on architectures drawn
+ * with its own sampler: they are scored, and there is no accuracy to correlate with.
  */
 import { readRegularFileSync } from '../util/regularFile.js';
 import type { Benchmark } from '../natsbench/tables.js';
@@ -17,16 +20,18 @@ import { InputError, DataError, quotePath } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
 export interface CorrelationRow {
-  index: number;
+  /** Benchmark index; null for a space without one. */
+  index: number | null;
   arch: string;
-  accuracy: number;
+  /** Benchmark test accuracy; null for a space without a benchmark. */
+  accuracy: number | null;
   /** Per-network proxies by name, then set proxies (their value over the sample) by name. */
   scores: Partial<Record<string, number>>;
 }
 
 export interface CorrelationResult {
   n: number;
-  /** Every proxy and set proxy studied, by name. */
+  /** Every proxy and set proxy studied, by name (none without accuracies). */
   proxies: Partial<Record<string, { kendall: number; spearman: number }>>;
   seconds: number;
   /** Seconds of proxy computation per architecture actually evaluated (cache misses). */
@@ -36,9 +41,30 @@ export interface CorrelationResult {
 }
 
 /** `n` distinct benchmark indices drawn with a seeded generator. */
-export function sampleIndices(space: SpaceName, n: number, seed: number, size: number): number[] {
+export function sampleIndices(space: SpaceName, n: number, seed: number, size: number | null): number[] {
+  if (size === null) throw new InputError(`the ${space} space has no benchmark indices: draw its architectures with its sampler (sampleArchitectures)`);
   if (!Number.isInteger(n) || n < 2 || n > size) throw new InputError(`--sample must be an integer from 2 to ${size} for ${space}, got ${n}`);
   return new Rng(seed).derive(`sample-${space}`).sampleIndices(size, n);
+}
+
+/**
+ * `n` architectures of a space without an index, drawn by its sampler with a seeded generator:
+ * distinct classes (canonical forms). Throws an InputError when the space yields fewer.
+ */
+export function sampleArchitectures(space: SpaceDefinition<unknown>, n: number, seed: number): unknown[] {
+  if (!Number.isInteger(n) || n < 2) throw new InputError(`--sample must be an integer of at least 2, got ${n}`);
+  const rng = new Rng(seed).derive(`sample-archs-${space.name}`);
+  const chosen = new Map<string, unknown>();
+  const draws = 200 * n + 10_000;
+  for (let t = 0; t < draws && chosen.size < n; t++) {
+    const arch = space.sample(rng);
+    const key = space.canonical(arch);
+    if (!chosen.has(key)) chosen.set(key, arch);
+  }
+  if (chosen.size < n) {
+    throw new InputError(`--sample ${n}: only ${chosen.size} different ${space.name} architectures turned up in ${draws} draws: lower --sample`);
+  }
+  return [...chosen.values()];
 }
 
 /** Indices from text: comma/whitespace separated integers. */
@@ -59,7 +85,9 @@ export function readIndexFile(path: string, size: number): number[] {
 
 /** Indices run over the whole space: a benchmark table has one row per architecture. */
 export function spaceSize(space: SpaceName, _benchmark: Benchmark): number {
-  return spaceByName(space).size;
+  const size = spaceByName(space).size;
+  if (size === null) throw new InputError(`the ${space} space has no benchmark indices: choose its architectures with --sample N`);
+  return size;
 }
 
 /** The architecture at a benchmark index, as its space's typed value (the scorer takes it as is). */
@@ -88,32 +116,48 @@ export function requireTable(space: SpaceName, benchmark: Benchmark | null): Ben
   return benchmark;
 }
 
+/**
+ * Scores the architectures at `indices` of the benchmark (with their accuracies and the
+ * correlations), or, for a space without a benchmark, the architectures `archs` (scores only).
+ */
 export async function correlate(opts: {
-  scorer: Scorer; benchmark: Benchmark; indices: readonly number[]; proxies: readonly ProxyName[];
+  scorer: Scorer; proxies: readonly ProxyName[];
+} & ({ benchmark: Benchmark; indices: readonly number[]; archs?: undefined } | { archs: readonly unknown[]; benchmark?: null; indices?: undefined }) & {
   /** Set proxies to aggregate over the sample (their components must be among `proxies`). */
   sets?: readonly SetProxyInfo[];
   onScored?: (r: ScoredArchitecture, done: number, total: number) => void;
 }): Promise<CorrelationResult> {
-  const { scorer, benchmark, indices, proxies, sets = [] } = opts;
+  const { scorer, proxies, sets = [] } = opts;
   for (const set of sets) {
     const missing = set.components.filter((c) => !proxies.includes(c));
     if (missing.length > 0) throw new Error(`correlate: ${set.name} needs ${missing.join(', ')} scored`);
   }
   const { space } = scorer.ctx;
   const dataset = builtinName(scorer.ctx.dataset);
+  const t0 = performance.now();
+  const before = { n: scorer.evaluatedCount, s: scorer.proxySeconds };
+  if (opts.archs !== undefined) {
+    const scored = await scorer.scoreAll(opts.archs, proxies);
+    const rows: CorrelationRow[] = scored.map((r) => ({ index: null, arch: r.arch, accuracy: null, scores: { ...r.scores } }));
+    addSetScores(rows, sets);
+    const evaluated = scorer.evaluatedCount - before.n;
+    return {
+      n: rows.length, proxies: {}, seconds: (performance.now() - t0) / 1000,
+      secondsPerArchitecture: evaluated > 0 ? (scorer.proxySeconds - before.s) / evaluated : null, evaluated, rows,
+    };
+  }
+  const { benchmark, indices } = opts;
   if (dataset === null) {
     throw new InputError(`correlate needs benchmark accuracies, which ${quotePath(datasetLabel(scorer.ctx.dataset))} has none of: ` +
       'use cifar10, cifar100 or ImageNet16-120');
   }
-  const t0 = performance.now();
   const archs = indices.map((i) => archAt(space, benchmark, i));
-  const before = { n: scorer.evaluatedCount, s: scorer.proxySeconds };
   const scored = await scorer.scoreAll(archs, proxies);
   const rows: CorrelationRow[] = indices.map((index, i) => ({
     index, arch: scored[i].arch, accuracy: accuracyAt(space, benchmark, dataset, index), scores: { ...scored[i].scores },
   }));
   addSetScores(rows, sets);
-  const acc = rows.map((r) => r.accuracy);
+  const acc = rows.map((r) => r.accuracy!);
   const result: CorrelationResult['proxies'] = {};
   for (const p of [...proxies, ...sets.map((s) => s.name)]) {
     // -Infinity (e.g. a log of zero for a network that computes nothing) ranks lowest; NaN too.

@@ -36,7 +36,7 @@ export function renderCorrelateReport(result: CorrelationResult, ctx: CorrelateR
     return [p, c ? c.kendall.toFixed(3) : null, c ? c.spearman.toFixed(3) : null];
   }), 'correlations'));
   const figs = ctx.proxies.map((p, i) => {
-    const rows = result.rows.filter((r) => Number.isFinite(r.scores[p] ?? NaN));
+    const rows = result.rows.filter((r): r is typeof r & { accuracy: number } => r.accuracy !== null && Number.isFinite(r.scores[p] ?? NaN));
     const c = result.proxies[p];
     return `<figure>${chart({
       title: `${p} against test accuracy`, cls: 'proxy-scatter', xLabel: p, yLabel: 'test accuracy (%)',

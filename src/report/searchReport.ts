@@ -15,9 +15,7 @@ import {
   screenLabel, searchScoreName, searchScores, type ArchSummary, type FolderSummary, type RankedArch, type RunDetail, type SearchResult,
 } from '../search/run.js';
 import { spaceByName } from '../spaces/index.js';
-import { channelBars } from '../spaces/sss/drawing.js';
-import { cellDiagram } from '../spaces/tss/drawing.js';
-import type { ArchDrawing, SpaceDefinition } from '../spaces/types.js';
+import type { SpaceDefinition } from '../spaces/types.js';
 import { kendallTau } from '../stats/correlation.js';
 import { writeFilesAtomic, type OutputFile } from '../util/atomicWrite.js';
 import { toCsv } from '../util/csv.js';
@@ -25,14 +23,6 @@ import { fmtAccuracy, fmtMillions, fmtParamsM, fmtScore, fmtSeconds } from './fo
 import { ANSWER_COLOR, chart, COLORS, escapeXml, htmlPage, htmlTable, type ChartLayer, type ChartPoint } from './svg.js';
 
 const ALGORITHM_TITLES: Record<string, string> = { mfnas: 'MFNAS search', rea: 'REA search', random: 'Random search' };
-
-/** Each kind of drawing a space can ask for, as its SVG (drawn by the space's own folder). */
-function drawingSvg(drawing: ArchDrawing): string {
-  switch (drawing.kind) {
-    case 'cell': return cellDiagram(drawing.edges);
-    case 'channels': return channelBars(drawing.channels);
-  }
-}
 
 /** One architecture scored by any of the runs, with the search score over all runs' union. */
 export type UnionArch = RankedArch & { seeds: number[] };
@@ -271,7 +261,9 @@ export function renderSearchReport(result: SearchResult, details: readonly RunDe
   // ---- the architecture
   out.push(`<h2>Found architecture${result.runs.length > 1 ? 's' : ''}</h2><div class="charts">`);
   result.runs.forEach((r) => {
-    out.push(`<figure>${drawingSvg(space.drawing(space.parse(r.best.arch)))}<figcaption>${result.runs.length > 1 ? `seed ${r.seed}: ` : ''}<code>${escapeXml(r.best.arch)}</code></figcaption></figure>`);
+    // The space draws its own architectures (an SVG); a space without a drawing shows the string alone.
+    const drawing = space.drawing ? space.drawing(space.parse(r.best.arch)) : '';
+    out.push(`<figure>${drawing}<figcaption>${result.runs.length > 1 ? `seed ${r.seed}: ` : ''}<code>${escapeXml(r.best.arch)}</code></figcaption></figure>`);
   });
   out.push('</div>');
   return htmlPage(title, out.join('\n'));

@@ -108,6 +108,19 @@ export function parseRange(text: string, size: number): [number, number] {
   return [start, end];
 }
 
+/**
+ * The number of architectures a scan of `space` runs over: it lists them by benchmark index,
+ * so a space without one cannot be scanned (InputError).
+ */
+export function scannableSize(space: SpaceName): number {
+  const size = spaceByName(space).size;
+  if (size === null) {
+    throw new InputError(`scan lists every architecture of a space by its index, and the ${space} space has none: ` +
+      'study it with correlate --sample N or search it');
+  }
+  return size;
+}
+
 /** Scores every architecture of a space (or of `range`); see the module comment. */
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const t0 = performance.now();
@@ -116,14 +129,15 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const proxies = given === undefined ? [...SCAN_DEFAULT_PROXIES] : parseProxyList(typeof given === 'string' ? given : given.join(','));
   const seed = seedOf(options.seed, 'seed', 0);
   const benchmark = openDefaultBenchmark(options.dataDir);
+  const size = scannableSize(space);
   const definition: SpaceDefinition<unknown> = spaceByName(space).withBenchmark(benchmark);
   if (!definition.indexed) {
     throw new DataError(`a ${space.toUpperCase()} scan lists architectures in NATS-Bench index order, which needs the ${space.toUpperCase()} table: ` +
       'use --data-dir / MFNAS_DATA_DIR, or create it with `mfnas natsbench import`');
   }
-  const range = options.range ?? [0, definition.size];
-  if (!(Number.isSafeInteger(range[0]) && Number.isSafeInteger(range[1]) && range[0] >= 0 && range[0] < range[1] && range[1] <= definition.size)) {
-    throw new InputError(`range ${quoteInput(range.join(':'))} is not within 0..${definition.size} (start included, end excluded)`);
+  const range = options.range ?? [0, size];
+  if (!(Number.isSafeInteger(range[0]) && Number.isSafeInteger(range[1]) && range[0] >= 0 && range[0] < range[1] && range[1] <= size)) {
+    throw new InputError(`range ${quoteInput(range.join(':'))} is not within 0..${size} (start included, end excluded)`);
   }
   if (options.out !== undefined) checkOutputFile(options.out, '--out');
   const dataset = await resolveDataset(options.dataset ?? 'cifar10', { imageSize: options.imageSize, skipBad: options.skipBad });

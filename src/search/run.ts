@@ -12,6 +12,7 @@ import type { Scorer } from '../proxies/scorer.js';
 import { spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
 import { InputError, quoteInput } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
 import { runRandomSearch, runRea } from './baselines.js';
 import { MFNAS_DEFAULTS, runMfnas } from './mfnas.js';
 import { paretoFront } from './pareto.js';
@@ -279,18 +280,35 @@ export interface SearchResult {
 }
 
 
-function checkLimitsSatisfiable<A>(space: SpaceDefinition<A>, limits: Limits, dataset: DatasetRef): void {
+/** Architectures the limits pre-check samples in a space it cannot list before it refuses the limits. */
+export const LIMIT_TRIES = 10_000;
+
+/**
+ * Refuses limits no architecture meets, before any scoring, with one line naming the smallest
+ * architecture seen. It samples first, on its own random stream (the search's draws are
+ * untouched): the limits themselves hold in the search, which never proposes a candidate over
+ * them (it resamples and re-mutates). When sampling finds nothing and the space can be listed,
+ * the whole list is checked, so only limits that nothing meets are refused.
+ */
+function checkLimitsSatisfiable<A>(space: SpaceDefinition<A>, limits: Limits, dataset: DatasetRef, seed: number): void {
   if (limits.maxFlops === undefined && limits.maxParams === undefined) return;
   let minFlops = Infinity, minParams = Infinity;
-  for (const a of space.enumerate()) {
+  const fits = (a: A): boolean => {
     const spec = space.networkSpec(a, dataset);
     const f = countFlops(spec), p = countParams(spec);
-    if ((limits.maxFlops === undefined || f <= limits.maxFlops) && (limits.maxParams === undefined || p <= limits.maxParams)) return;
     minFlops = Math.min(minFlops, f); minParams = Math.min(minParams, p);
-  }
-  throw new InputError(`no ${space.name} architecture satisfies the limits on ${datasetLabel(dataset)} ` +
-    `(--max-flops ${limits.maxFlops ?? 'none'}, --max-params ${limits.maxParams ?? 'none'}); ` +
-    `the smallest has ${minFlops.toFixed(2)} M FLOPs and ${minParams} parameters`);
+    return (limits.maxFlops === undefined || f <= limits.maxFlops) && (limits.maxParams === undefined || p <= limits.maxParams);
+  };
+  const rng = new Rng(seed).derive('limits');
+  // A space that can be listed is listed to the end anyway: a short look by sampling suffices.
+  const tries = space.enumerate ? LIMIT_TRIES / 10 : LIMIT_TRIES;
+  for (let t = 0; t < tries; t++) if (fits(space.sample(rng))) return;
+  if (space.enumerate) for (const a of space.enumerate()) if (fits(a)) return;
+  const given = [limits.maxFlops !== undefined ? `--max-flops ${limits.maxFlops}` : '', limits.maxParams !== undefined ? `--max-params ${limits.maxParams}` : '']
+    .filter(Boolean).join(', ');
+  const looked = space.enumerate ? `none of its ${space.size ?? 'listed'} architectures is within ${given}` : `none within ${given} found in ${LIMIT_TRIES} tries`;
+  throw new InputError(`no ${space.name} architecture satisfies the limits on ${datasetLabel(dataset)}: ${looked} ` +
+    `(the smallest ${space.enumerate ? '' : 'seen '}has ${minFlops.toFixed(2)} M FLOPs and ${minParams} parameters): raise the limit`);
 }
 
 export interface SearchRunHooks {
@@ -314,7 +332,7 @@ export async function runSearch(opts: {
   const builtin = builtinName(dataset);
   const accuracyAt = (index: number | null): number | null =>
     (table && builtin !== null && index !== null ? table.testAccuracy(builtin, index) : null);
-  checkLimitsSatisfiable(space, options.limits, dataset);
+  checkLimitsSatisfiable(space, options.limits, dataset, options.seed);
 
   const fidelities = parseFidelities(options.fidelities);
   const proxySpec = parseScoreSpec(options.proxy);

@@ -7,7 +7,7 @@
  */
 import { MAX_IMAGE_SIZE } from '../datasets/imageFolder/index.js';
 import { MFNAS_FIDELITIES, parseScoreSpec, scoreName } from '../proxies/registry.js';
-import { parseSpaceName } from '../spaces/index.js';
+import { parseSpaceName, spaceNames } from '../spaces/index.js';
 import { boundProblem, integerBound, MAX_SEED, positiveBound, type NumberBound } from '../util/bounds.js';
 import { escapeUnprintable, InputError, isMfnasError, type MfnasError } from '../util/errors.js';
 import { ALGORITHMS, parseFidelities, parseObjectives, type Algorithm, type ScreenSettings, type SearchSettings } from './run.js';
@@ -147,7 +147,8 @@ export function checkSearchSettings(s: Readonly<Record<string, unknown>>, names:
   };
   const absent = (field: string) => s[field] === undefined || s[field] === null;
 
-  const space = parsed('space', 'must be tss or sss', s.space, () => parseSpaceName(text('space', 40, 'must be tss or sss')));
+  const spaceWhat = `must be one of ${spaceNames().join(', ')}`;
+  const space = parsed('space', spaceWhat, s.space, () => parseSpaceName(text('space', 40, spaceWhat)));
   const dataset = text('dataset', 4096, 'must be cifar10, cifar100, ImageNet16-120 or an image folder path');
   if (!ALGORITHMS.includes(s.algorithm as Algorithm)) throw invalid('algorithm', `must be ${ALGORITHMS.join(', ')}`);
   const algorithm = s.algorithm as Algorithm;

@@ -4,8 +4,9 @@
  * A score is keyed by everything that determines its bits: space, dataset, canonical
  * architecture, the exact proxy input (batch settings, seeds and a fingerprint of the bytes of
  * the proxy batches, see `inputKey`), the engine that computed it (engines differ in the last
- * bits), and the proxy's name and definition version. So a cached score is always the one the
- * running command would compute. Each result is committed as soon as it is stored (WAL journal),
+ * bits), and the proxy's name and definition version — a proxy a script registered as much as a
+ * builtin, so a user's proxy whose version changed never gets its old scores. So a cached score
+ * is always the one the running command would compute. Each result is committed as soon as it is stored (WAL journal),
  * so a killed run loses nothing and a rerun resumes where it stopped.
  */
 import Database from 'better-sqlite3';

@@ -22,7 +22,7 @@ import { resolveDatasetRef } from '../datasets/resolve.js';
 import { loadImageSet, type ImageSet } from '../datasets/imageSet.js';
 import { activeBackend, engineKey, initEngine, nativeOrNotice } from '../engine/backend.js';
 import { initNetwork, type NetworkParams } from '../networks/init.js';
-import { buildNetworkSpec } from '../networks/index.js';
+import { buildNetworkSpec } from '../spaces/network.js';
 import type { NetworkSpec } from '../networks/spec.js';
 import type { Preprocess, TrainedNetwork } from '../networks/trained.js';
 import { describeArchitecture, openDefaultBenchmark } from '../report/archInfo.js';

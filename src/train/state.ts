@@ -7,7 +7,7 @@
  */
 import { DATASETS, type DatasetName, type FolderDataset } from '../datasets/registry.js';
 import type { Preprocess } from '../networks/trained.js';
-import { SPACES } from '../spaces/index.js';
+import { isSpaceName, spaceNames } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
 import { DataError, quotePath } from '../util/errors.js';
 import type { CheckpointState, EpochMetrics, RunSettings } from './checkpoint.js';
@@ -79,7 +79,7 @@ function strings(v: unknown, where: string, length: number): string[] {
 
 function settingsOf(v: unknown): RunSettings {
   const s = object(v, 'settings');
-  if (typeof s.space !== 'string' || !Object.hasOwn(SPACES, s.space)) fail('settings.space', `must be one of ${Object.keys(SPACES).join(', ')}`);
+  if (typeof s.space !== 'string' || !isSpaceName(s.space)) fail('settings.space', `must be one of ${spaceNames().join(', ')}`);
   const lim = SETTING_LIMITS;
   return {
     space: s.space as SpaceName,

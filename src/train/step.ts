@@ -10,7 +10,7 @@ import { gradients } from '../engine/gradients.js';
 import * as tf from '@tensorflow/tfjs';
 import { forward, type TensorParams } from '../networks/model.js';
 import type { NetworkParams } from '../networks/init.js';
-import { networkLayers, paramName, type BnSpec, type NetworkSpec } from '../networks/spec.js';
+import { layerParamShapes, networkLayers, paramName, type BnSpec, type NetworkSpec } from '../networks/spec.js';
 import { softmaxCrossEntropyMean } from '../engine/ops.js';
 
 /** PyTorch's BatchNorm2d momentum: running = (1 − m)·running + m·batch statistic. */
@@ -27,13 +27,7 @@ export interface StepResult {
 
 /** Names of the trained parameters (conv/linear weights, linear bias, BN γ and β), in network order. */
 export function trainableNames(spec: NetworkSpec): string[] {
-  const out: string[] = [];
-  for (const layer of networkLayers(spec)) {
-    if (layer.kind === 'bn') out.push(paramName(layer, 'gamma'), paramName(layer, 'beta'));
-    else if (layer.kind === 'linear') out.push(paramName(layer, 'weight'), paramName(layer, 'bias'));
-    else out.push(paramName(layer, 'weight'));
-  }
-  return out;
+  return networkLayers(spec).flatMap((layer) => layerParamShapes(layer).map(([name]) => name));
 }
 
 /** Every BN of the network, in network order. */
@@ -121,47 +115,13 @@ export function trainStep(
     const loss = value.dataSync()[0];
     tf.dispose([value, ...grads]);
     for (const [bn, mean, variance] of stats) {
-      const count = n * bnSpatialSize(spec, bn);
+      const count = n * bn.size * bn.size;
       updateRunningStats(params.get(paramName(bn, 'running_mean'))!.data, params.get(paramName(bn, 'running_var'))!.data, mean, variance, count);
     }
     return { loss, correct: countCorrect(logits!, labels, spec.classes), grads: out };
   } finally {
     tf.dispose([input, ...tensors.values()]);
   }
-}
-
-/** Spatial positions (H·W) a BN normalises over, per image. */
-function bnSpatialSize(spec: NetworkSpec, bn: BnSpec): number {
-  return bnSizes(spec).get(bn.name)!;
-}
-
-const sizeCache = new WeakMap<NetworkSpec, Map<string, number>>();
-
-function bnSizes(spec: NetworkSpec): Map<string, number> {
-  let m = sizeCache.get(spec);
-  if (m) return m;
-  m = new Map();
-  const r = spec.resolution;
-  m.set(spec.stem.bn.name, r * r);
-  let last = r;
-  for (const block of spec.blocks) {
-    if (block.kind === 'reduction') {
-      const half = block.size / 2;
-      m.set(block.bnA.name, half * half);
-      m.set(block.bnB.name, half * half);
-      last = half;
-    } else {
-      for (const edge of block.edges) {
-        const impl = edge.impl;
-        if (impl.kind === 'conv_bn') m.set(impl.bn.name, block.size * block.size);
-        else if (impl.kind === 'pool' && impl.pre) m.set(impl.pre.bn.name, block.size * block.size);
-      }
-      last = block.size;
-    }
-  }
-  m.set(spec.lastBn.name, last * last);
-  sizeCache.set(spec, m);
-  return m;
 }
 
 export interface EvalResult {

@@ -3,8 +3,9 @@ import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { openDefaultBenchmark } from '../../report/archInfo.js';
 import {
-  correlate, correlationCsv, parseIndexList, readIndexFile, requireTable, sampleIndices, spaceSize, type CorrelationResult,
+  correlate, correlationCsv, parseIndexList, readIndexFile, requireTable, sampleArchitectures, sampleIndices, spaceSize, type CorrelationResult,
 } from '../../report/correlate.js';
+import { spaceByName } from '../../spaces/index.js';
 import { renderCorrelateReport } from '../../report/correlateReport.js';
 import { DEFAULT_PROXIES, parseProxySelection, type SetProxyInfo } from '../../proxies/registry.js';
 import { checkOutputFile, writeFilesAtomic, type OutputFile } from '../../util/atomicWrite.js';
@@ -13,6 +14,7 @@ import { InputError, quotePath } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { datasetOption, parseIntFlag, plainText, printResult, proxyListText, spaceOption, type GlobalOptions } from '../options.js';
 import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
+import type { SpaceName } from '../../spaces/types.js';
 import { queueOption } from './worker.js';
 
 /** `--indices` items are echoed by the index parser: refuse long or binary ones here, quoted. */
@@ -30,7 +32,7 @@ function isFolder(p: string): boolean {
 }
 
 interface CorrelateFlags extends ScoringFlags {
-  space: 'tss' | 'sss'; dataset: any; sample?: number; indices?: string; indicesFile?: string;
+  space: SpaceName; dataset: any; sample?: number; indices?: string; indicesFile?: string;
   proxies?: string; out?: string; report?: string; json?: boolean;
 }
 
@@ -38,6 +40,7 @@ interface CorrelateFlags extends ScoringFlags {
 export function formatCorrelation(r: Omit<CorrelationResult, 'rows'>, context: { space: string; dataset: string }): string {
   const head = `${context.space.toUpperCase()} / ${context.dataset} · ${r.n} architectures (${r.evaluated} scored now, ${r.n - r.evaluated} from the cache) · ` +
     `${fmtSeconds(r.seconds)} s${r.secondsPerArchitecture !== null ? ` · ${fmtSeconds(r.secondsPerArchitecture)} s per architecture` : ''}`;
+  if (Object.keys(r.proxies).length === 0) return `${head}\n\nNo benchmark accuracies in the ${context.space} space: the scores are in --out.\n`;
   const rows = Object.entries(r.proxies).sort(([, a], [, b]) => b!.kendall - a!.kendall)
     .map(([p, c]) => [p, c!.kendall.toFixed(3), c!.spearman.toFixed(3)]);
   return `${head}\n\n${table(['proxy', 'Kendall τ', 'Spearman ρ'], rows)}`;
@@ -71,13 +74,20 @@ export function registerCorrelateCommand(program: Command): void {
     if (opts.indicesFile !== undefined && isFolder(opts.indicesFile)) {
       throw new InputError(`--indices-file ${quotePath(opts.indicesFile)} is a folder; give a text file of indices`);
     }
-    const benchmark = requireTable(opts.space, openDefaultBenchmark(globals.dataDir));
-    const size = spaceSize(opts.space, benchmark);
     const given = [opts.sample !== undefined, !!opts.indices, !!opts.indicesFile].filter(Boolean).length;
     if (given !== 1) throw new InputError('choose the architectures with exactly one of --sample N, --indices i,j,... or --indices-file F');
-    const indices = opts.sample !== undefined ? sampleIndices(opts.space, opts.sample, opts.seed, size)
+    // A space without an index has no benchmark: its own sampler draws the architectures, which are scored only.
+    const definition = spaceByName(opts.space);
+    if (definition.size === null) {
+      if (opts.sample === undefined) throw new InputError(`the ${opts.space} space has no benchmark indices: choose its architectures with --sample N`);
+      if (opts.report !== undefined) throw new InputError(`--report plots proxies against benchmark accuracy, which the ${opts.space} space has none of: use --out`);
+    }
+    const benchmark = definition.size === null ? null : requireTable(opts.space, openDefaultBenchmark(globals.dataDir));
+    const size = benchmark === null ? 0 : spaceSize(opts.space, benchmark);
+    const archs = benchmark === null ? sampleArchitectures(definition, opts.sample!, opts.seed) : null;
+    const indices = archs !== null ? [] : opts.sample !== undefined ? sampleIndices(opts.space, opts.sample, opts.seed, size)
       : opts.indices ? parseIndexList(opts.indices, size, '--indices') : readIndexFile(opts.indicesFile!, size);
-    if (new Set(indices).size < 2) {
+    if (archs === null && new Set(indices).size < 2) {
       throw new InputError(`a correlation needs at least 2 different architectures, got ${indices.length === 1 ? 'one' : 'the same one repeated'}; give more indices`);
     }
     // Set proxies (presets, ensembles) are aggregated over the sample from their components,
@@ -87,10 +97,11 @@ export function registerCorrelateCommand(program: Command): void {
     const columns = [...proxies, ...sets.map((s) => s.name)];
     const progress = new Progress('correlate', { itemName: 'archs' });
     const session = await openScoring(opts.space, opts.dataset, opts, globals, {
-      onResult: (_r, done, total) => progress.update(done, total), jobs: new Set(indices).size,
+      onResult: (_r, done, total) => progress.update(done, total), jobs: archs?.length ?? new Set(indices).size,
     });
     try {
-      const result = await correlate({ scorer: session.scorer, benchmark, indices, proxies, sets });
+      const result = archs !== null ? await correlate({ scorer: session.scorer, archs, proxies, sets })
+        : await correlate({ scorer: session.scorer, benchmark: benchmark!, indices, proxies, sets });
       progress.finish();
       const files: OutputFile[] = [];
       if (opts.out) files.push({ path: opts.out, data: correlationCsv(result.rows, columns) });

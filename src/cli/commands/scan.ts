@@ -1,15 +1,15 @@
 import { Option, type Command } from 'commander';
-import { SCAN_DEFAULT_PROXIES, parseRange, scan, type ScanResult } from '../../scan/index.js';
-import { spaceByName } from '../../spaces/index.js';
+import { SCAN_DEFAULT_PROXIES, parseRange, scan, scannableSize, type ScanResult } from '../../scan/index.js';
 import { Progress } from '../../util/progress.js';
 import { checkOutputFile } from '../../util/atomicWrite.js';
 import { fmtSeconds, keyValues, table } from '../format.js';
 import { addDatasetOptions, plainText, printResult, proxyListText, resolveDatasetFlags, spaceOption, type DatasetFlags, type GlobalOptions } from '../options.js';
 import { addScoringOptions, cacheOption, type ScoringFlags } from '../scoring.js';
+import type { SpaceName } from '../../spaces/types.js';
 import { queueOption } from './worker.js';
 
 interface ScanFlags extends ScoringFlags, DatasetFlags {
-  space: 'tss' | 'sss'; proxies?: string; range?: string; out: string; json?: boolean;
+  space: SpaceName; proxies?: string; range?: string; out: string; json?: boolean;
 }
 
 /** `mfnas scan` without --json. */
@@ -49,7 +49,7 @@ export function registerScanCommand(program: Command): void {
   cmd.action(async (opts: ScanFlags, c: Command) => {
     const globals = c.optsWithGlobals() as GlobalOptions;
     checkOutputFile(opts.out, '--out');
-    const range = opts.range === undefined ? undefined : parseRange(opts.range, spaceByName(opts.space).size);
+    const range = opts.range === undefined ? undefined : parseRange(opts.range, scannableSize(opts.space));
     const dataset = await resolveDatasetFlags(opts);
     const progress = new Progress('scan', { itemName: 'classes' });
     try {

@@ -5,6 +5,7 @@ import { DEFAULT_PROXIES } from '../../proxies/registry.js';
 import { fmtScore, fmtSeconds, keyValues, table } from '../format.js';
 import { addDatasetOptions, archText, printResult, proxyListText, resolveDatasetFlags, spaceOption, type DatasetFlags, type GlobalOptions } from '../options.js';
 import { addScoringOptions, cacheOption, type ScoringFlags } from '../scoring.js';
+import type { SpaceName } from '../../spaces/types.js';
 
 /** `mfnas score` without --json. */
 export function formatScore(r: ScoreResult, context: { space: string; dataset: string; batch: number; batches: number; seed: number }): string {
@@ -27,7 +28,7 @@ export function registerScoreCommand(program: Command): void {
     .addOption(new Option('--proxies <list>', `comma-separated proxies, or all (default ${DEFAULT_PROXIES.join(',')})`).argParser(proxyListText('--proxies')))
     .option('--json', 'print one JSON object');
   addScoringOptions(cmd, { workers: false });
-  cmd.action(async (opts: ScoringFlags & DatasetFlags & { space: 'tss' | 'sss'; arch: string; proxies?: string; json?: boolean }, c: Command) => {
+  cmd.action(async (opts: ScoringFlags & DatasetFlags & { space: SpaceName; arch: string; proxies?: string; json?: boolean }, c: Command) => {
     const globals = c.optsWithGlobals() as GlobalOptions;
     const dataset = await resolveDatasetFlags(opts);
     const result = await score({

@@ -17,10 +17,11 @@ import {
   addDatasetOptions, parseBoundedFlag, plainText, printResult, proxyListText, resolveDatasetFlags, spaceOption, type DatasetFlags, type GlobalOptions,
 } from '../options.js';
 import { addScoringOptions, openScoring, type ScoringFlags } from '../scoring.js';
+import type { SpaceName } from '../../spaces/types.js';
 import { queueOption } from './worker.js';
 
 interface SearchFlags extends ScoringFlags, DatasetFlags {
-  space: 'tss' | 'sss'; algorithm: Algorithm; population: number; tournament: number; steps: number;
+  space: SpaceName; algorithm: Algorithm; population: number; tournament: number; steps: number;
   mutations: number; samples: number; proxy: string; fidelities: string; screen?: string; confirm: number; maxFlops?: number; maxParams?: number; runs: number;
   timeBudget?: number; objectives?: CostObjective; out?: string; json?: boolean; rerun?: string;
 }

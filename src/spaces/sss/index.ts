@@ -2,32 +2,34 @@
  * The NATS-Bench size search space (SSS), MFNAS.md §1. Indices are arithmetic and every
  * configuration is its own class, so the space needs no table except for accuracies.
  */
-import { SSS_ACCURACY_FILE } from '../../natsbench/tables.js';
-import { checkIndexRange, type SpaceDefinition } from '../types.js';
+import { completeSpace } from '../complete.js';
+import { checkIndexRange, type SpaceDefinition, type SpaceDescription } from '../types.js';
 import {
   checkChannels, crossoverSssChannels, formatSssChannels, mutateSssChannels, parseSssChannels, sampleSssChannels,
   sssFromIndex, sssIndexOf, SSS_SIZE, type SssChannels,
 } from './channels.js';
+import { channelBars } from './drawing.js';
 import { sssNetworkSpec } from './network.js';
 
 export * from './channels.js';
 export * from './network.js';
 
-export const sss: SpaceDefinition<SssChannels> = {
+/** What the SSS folder registers. */
+export const sssDescription: SpaceDescription<SssChannels> = {
   name: 'sss',
   aliases: ['size'],
-  size: SSS_SIZE,
   parse: parseSssChannels,
   format: formatSssChannels,
   validate: checkChannels,
-  indexed: true,
-  indexOf: sssIndexOf,
-  fromIndex(index) {
-    checkIndexRange(index, SSS_SIZE, 'sss');
-    return sssFromIndex(index);
+  index: {
+    size: SSS_SIZE,
+    indexOf: sssIndexOf,
+    fromIndex(index) {
+      checkIndexRange(index, SSS_SIZE, 'sss');
+      return sssFromIndex(index);
+    },
   },
-  canonical: formatSssChannels,
-  representative: (channels) => channels,
+  // Every configuration is its own class: the generic canonical form (the string) and representative.
   sample: sampleSssChannels,
   mutate: mutateSssChannels,
   crossover: crossoverSssChannels,
@@ -35,11 +37,10 @@ export const sss: SpaceDefinition<SssChannels> = {
     for (let i = 0; i < SSS_SIZE; i++) yield sssFromIndex(i);
   },
   networkSpec: (channels, dataset) => sssNetworkSpec(channels, dataset),
-  drawing: (channels) => ({ kind: 'channels', channels }),
-  tableFile: SSS_ACCURACY_FILE,
-  table: (benchmark) => benchmark?.sss ?? null,
-  withBenchmark: () => sss,
+  drawing: channelBars,
 };
+
+export const sss: SpaceDefinition<SssChannels> = completeSpace(sssDescription);
 
 /** The SSS definition (a function for symmetry with `tssSpace`, which takes a table). */
 export function sssSpace(): SpaceDefinition<SssChannels> {

@@ -1,6 +1,7 @@
 /** The SSS network (MFNAS.md §1, SSS): the TSS skeleton with one fixed cell per stage and searched channels. */
 import type { DatasetRef } from '../../datasets/registry.js';
-import { assembleNetwork, networkResolution, blockName, cellSpec, reductionSpec, type BlockSpec, type NetworkSpec } from '../../networks/spec.js';
+import { bnReluSpec, cellSpec, convBnSpec, reductionSpec, type BlockSpec } from '../../networks/blocks/index.js';
+import { assembleNetwork, blockName, networkResolution, type NetworkSpec } from '../../networks/spec.js';
 import { parseTssCell } from '../tss/cell.js';
 import { formatSssChannels, type SssChannels } from './channels.js';
 
@@ -11,7 +12,8 @@ const CELL = parseTssCell(SSS_CELL);
 /** Channels c1..c5 around the fixed cell. */
 export function sssNetworkSpec(channels: SssChannels, dataset: DatasetRef, archString = formatSssChannels(channels)): NetworkSpec {
   const [c1, c2, c3, c4, c5] = channels;
-  let size = networkResolution(dataset);
+  const resolution = networkResolution(dataset);
+  let size = resolution;
   const blocks: BlockSpec[] = [];
   blocks.push(cellSpec(blockName(0), CELL, c1, c1, size));
   blocks.push(reductionSpec(blockName(1), c1, c2, size));
@@ -20,5 +22,9 @@ export function sssNetworkSpec(channels: SssChannels, dataset: DatasetRef, archS
   blocks.push(reductionSpec(blockName(3), c3, c4, size));
   size /= 2;
   blocks.push(cellSpec(blockName(4), CELL, c4, c5, size));
-  return assembleNetwork('sss', dataset, archString, c1, blocks, c5);
+  return assembleNetwork(
+    'sss', dataset, archString,
+    convBnSpec('stem', 3, c1, 3, 1, resolution, false),
+    blocks, bnReluSpec('lastact', c5, size),
+  );
 }

@@ -20,6 +20,7 @@
  * `tssLiveness` / `liveEdges` say which edges actually matter, for networks that skip dead
  * branches (definition below).
  */
+import { cellLiveness, type CellLiveness } from '../../networks/blocks/cellOps.js';
 import { checkCell, EDGE_FROM, EDGE_TO, tssCellFromCode, TSS_SIZE, type TssCell, type TssOp } from './cell.js';
 
 /** NAS-Bench-201 / NATS-Bench unique string of a cell; equal strings = same function. */
@@ -42,46 +43,12 @@ export function canonicalTss(cell: TssCell): string {
   return nodes[3];
 }
 
-export interface TssLiveness {
-  /**
-   * nonZero[n]: node n can carry a non-zero signal, i.e. n = 0, or n has an incoming edge with
-   * op ≠ `none` whose source is nonZero. A node that is not nonZero is constant zero at
-   * initialisation (`none` gives zeros; skip, average pooling and ReLU→conv→BN with β = 0 in
-   * training mode all map an all-zero input to zeros).
-   */
-  readonly nonZero: readonly boolean[];
-  /**
-   * reachesOutput[n]: n = 3, or n has an outgoing edge with op ≠ `none` to a node that
-   * reachesOutput. A node that does not reach the output cannot influence the cell output.
-   */
-  readonly reachesOutput: readonly boolean[];
-  /**
-   * live[e] for the 6 edges in string order: op ≠ `none` AND nonZero[source] AND
-   * reachesOutput[target]. Every other edge is dead: at initialisation, replacing its op by
-   * `none` changes neither the cell output nor the gradient of any live edge's weights, and
-   * its own conv weights (if any) receive an identically zero gradient. (After training a
-   * BN β on a zero-input conv could make it a constant; NATS-Bench's UniqueString treats a
-   * conv of a `#` node as zero too.)
-   */
-  readonly live: readonly boolean[];
-}
+/** Which nodes and edges of a cell matter: see `CellLiveness` (src/networks/blocks/cell.ts). */
+export type TssLiveness = CellLiveness;
 
 export function tssLiveness(cell: TssCell): TssLiveness {
   checkCell(cell);
-  const nonZero = [true, false, false, false];
-  for (let e = 0; e < 6; e++) {
-    // edges are ordered by target node, so sources are final when visited
-    if (cell[e] !== 'none' && nonZero[EDGE_FROM[e]]) nonZero[EDGE_TO[e]] = true;
-  }
-  const reachesOutput = [false, false, false, true];
-  for (let e = 5; e >= 0; e--) {
-    // reverse order: targets of edges from node i (> i) are final when visited
-    if (cell[e] !== 'none' && reachesOutput[EDGE_TO[e]]) reachesOutput[EDGE_FROM[e]] = true;
-  }
-  const live = cell.map(
-    (op, e) => op !== 'none' && nonZero[EDGE_FROM[e]] && reachesOutput[EDGE_TO[e]],
-  );
-  return { nonZero, reachesOutput, live };
+  return cellLiveness(cell);
 }
 
 /** Which of the 6 edges are live (see `TssLiveness.live`). */

@@ -10,20 +10,20 @@
  * of the benchmark table (see ./index.ts). `tssCellCode` below is only a
  * convenient dense enumeration (5^6 = 15,625 codes), unrelated to that index.
  */
+import { EDGE_FROM, EDGE_TO, NB201_OPS, type Nb201Cell, type Nb201Op } from '../../networks/blocks/cellOps.js';
 import { InputError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
 
-/** TSS operations, in NATS-Bench's own order. */
-export const TSS_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const;
-export type TssOp = (typeof TSS_OPS)[number];
-
 /**
- * A TSS cell as its 6 edge ops, in string order:
- * [1←0, 2←0, 2←1, 3←0, 3←1, 3←2]. Edge e goes from node EDGE_FROM[e] to node EDGE_TO[e].
+ * TSS operations, in NATS-Bench's own order, and the cell's edges: the network's NAS-Bench-201
+ * cell defines them (src/networks/blocks/cell.ts); the space names them for its own use.
+ * A `TssCell` is the 6 edge ops in string order [1←0, 2←0, 2←1, 3←0, 3←1, 3←2]; edge e goes
+ * from node EDGE_FROM[e] to node EDGE_TO[e].
  */
-export type TssCell = readonly TssOp[];
-export const EDGE_FROM = [0, 0, 1, 0, 1, 2] as const;
-export const EDGE_TO = [1, 2, 2, 3, 3, 3] as const;
+export const TSS_OPS = NB201_OPS;
+export type TssOp = Nb201Op;
+export type TssCell = Nb201Cell;
+export { EDGE_FROM, EDGE_TO };
 
 export const TSS_EDGES = 6;
 export const TSS_NODES = 4;

@@ -1,0 +1,7 @@
+/** Block kinds (./kind.ts says what one owns), the builtin ones and their registry. */
+export * from './kind.js';
+export * from './registry.js';
+export * from './convBn.js';
+export * from './bnRelu.js';
+export * from './cell.js';
+export * from './reduction.js';
