@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  libdnnl-dev   # oneDNN: the optional native kernels (src/engine/native); without it the wasm engine runs
+  libdnnl-dev   # oneDNN: the optional native kernels (src/engine/addon); without it the wasm engine runs
   chromium      # headless browser that renders the HTML search report in its test
   redis-server  # the job queue of distributed scoring (mfnas worker, --queue); its tests start one
 )

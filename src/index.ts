@@ -23,13 +23,20 @@ export type { ArchSummary, Algorithm } from './search/run.js';
 export type { StepRecord, Limits } from './search/problem.js';
 export type { NetworkSpec, LayerSpec, ConvSpec, BnSpec, LinearSpec } from './networks/spec.js';
 export { countParams, countFlops } from './networks/cost.js';
+// Networks of any blocks: a block kind is one object (layers, forward, export graph, output
+// shape) registered by name; a space's networkSpec assembles registered kinds.
+export { registerBlockKind, blockKind, blockKindNames } from './networks/blocks/registry.js';
+export type { BlockKind, BlockSpec, ForwardLayers, GraphEmitter, NodeRef } from './networks/blocks/kind.js';
+export { assembleNetwork, networkBlocks, networkLayers, blockName } from './networks/spec.js';
+export { convSpec, bnSpec, paramName } from './networks/layers.js';
+export { convBnSpec, bnReluSpec, cellSpec, reductionSpec } from './networks/blocks/index.js';
 
 // Registries, for extension and for listing what exists.
 export {
   PROXIES, PROXY_NAMES, DEFAULT_PROXIES, registerProxy, proxyInfo,
   type ProxyName, type BuiltinProxyName, type ProxyInfo, type RegisterProxyOptions,
 } from './proxies/registry.js';
-export type { ProxyScores } from './proxies/evaluate.js';
+export type { ProxyScores } from './proxies/scoreNetwork.js';
 // Writing a proxy: `defineProxy` with one of the passes proxies share (or a pass of your own),
 // then `registerProxy`; README "Library" has an example.
 export { defineProxy, type ProxyDefinition, type ProxyInput, type ProxyPass } from './proxies/definition.js';
@@ -59,7 +66,7 @@ export {
 export { scan, type ScanOptions, type ScanResult, type ScanRow } from './scan/index.js';
 
 // Lower-level pieces for custom pipelines.
-export { openScoringSession, type ScoringSession, type ScoringSessionOptions } from './proxies/session.js';
+export { openScoringSession, type ScoringSession, type ScoringSessionOptions } from './scoring/session.js';
 export { ScoreCache } from './storage/scoreCache.js';
 export { initEngine, engineInfo, type EngineInfo, type EngineBackend } from './engine/backend.js';
 export { kendallTau, spearman } from './stats/correlation.js';

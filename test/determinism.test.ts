@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from './helpers/cli.js';
-import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
+import { tryLoadNativeKernels } from '../src/engine/addon/binding.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mfnas-determinism-'));
 // 2000 and 100 are the pair whose scores depended on their order with timed format choice.

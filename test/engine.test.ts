@@ -1,5 +1,5 @@
 /**
- * Engine ops against an independent float64 reference (test/engine-reference.ts).
+ * Engine ops against an independent float64 reference (test/engineReference.ts).
  *
  * Two checks per op: (1) the reference's analytic gradients against float64 central finite
  * differences (normwise relative error < 1e-6: h = 1e-6 gives O(h²) truncation and ~1e-10/h
@@ -12,13 +12,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { tryLoadNativeKernels } from '../src/engine/native/binding.js';
+import { tryLoadNativeKernels } from '../src/engine/addon/binding.js';
 import { engineKey, initEngine, requestedBackend } from '../src/engine/backend.js';
 import {
   add, addN, avgPool2x2, avgPool3x3ExcludePad, batchNormTrain, conv2d, globalAvgPool, linear, poolCounts, relu,
   softmaxCrossEntropyMean,
 } from '../src/engine/ops.js';
-import * as R from './engine-reference.js';
+import * as R from './engineReference.js';
 
 const TOL = 1e-4;
 const FD_TOL = 1e-6;

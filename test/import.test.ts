@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import ts from 'typescript';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { importNatsBench } from '../src/natsbench/import/nats-import.js';
+import { importNatsBench } from '../src/natsbench/import/natsImport.js';
 import { bunzip, unpickle } from '../src/natsbench/import/pickle.js';
 import { summarizeRecordFile } from '../src/natsbench/import/record.js';
 import { runCommandsInProcess } from './helpers/inProcessCli.js';
@@ -234,8 +234,8 @@ describe('compatibility with the table reader (src/natsbench/tables.ts)', () => 
       });
       fs.writeFileSync(file, `${lines.join('\n')}\n`);
     });
-    const { loadTssTable, clearBenchmarkCache } = await import('../src/natsbench/tables.js');
-    clearBenchmarkCache();
+    const { loadTssTable, clearNatsBenchTablesCache } = await import('../src/natsbench/tables.js');
+    clearNatsBenchTablesCache();
     const table = loadTssTable(r.tables[0], r.tables[1])!;
     expect(table.testAccuracy('cifar10', 0)).toBe(85.86333333333334);
     expect(table.testAccuracy('cifar100', 284)).toBe(62.13999997558594);
@@ -353,11 +353,11 @@ describe('worker threads (compiled build)', () => {
     // worker script exists and bare imports resolve; then run it with 2 workers.
     const out = path.join(ROOT, 'node_modules', '.cache', `mfnas-import-test-${process.pid}`);
     try {
-      transpileTree([path.join(ROOT, 'src/natsbench/import/nats-import.ts'), path.join(ROOT, 'src/natsbench/import/worker.ts')], out);
+      transpileTree([path.join(ROOT, 'src/natsbench/import/natsImport.ts'), path.join(ROOT, 'src/natsbench/import/importThread.ts')], out);
       fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
       const toWorkers = fresh();
       const script = `
-        import { importNatsBench } from ${JSON.stringify(path.join(out, 'natsbench/import/nats-import.js'))};
+        import { importNatsBench } from ${JSON.stringify(path.join(out, 'natsbench/import/natsImport.js'))};
         const r = await importNatsBench({ space: 'tss', from: ${JSON.stringify(TSS_DIR)}, to: ${JSON.stringify(toWorkers)}, concurrency: 2 });
         console.log(JSON.stringify(r.tables));
       `;
@@ -376,7 +376,7 @@ describe('worker threads (compiled build)', () => {
       const bad = copySample(TSS_DIR);
       fs.writeFileSync(path.join(bad, '000011.pickle.pbz2'), fs.readFileSync(path.join(TSS_DIR, '000011.pickle.pbz2')).subarray(0, 30_000));
       const failing = `
-        import { importNatsBench } from ${JSON.stringify(path.join(out, 'natsbench/import/nats-import.js'))};
+        import { importNatsBench } from ${JSON.stringify(path.join(out, 'natsbench/import/natsImport.js'))};
         try { await importNatsBench({ space: 'tss', from: ${JSON.stringify(bad)}, to: ${JSON.stringify(fresh())}, concurrency: 2 }); console.log('no error'); }
         catch (e) { console.log(e.name + ': ' + e.message); }
       `;

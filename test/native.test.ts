@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import type { Conv2DShape, ConvFormat, Padding, Pair, Pool2DShape } from '../src/engine/native/binding.js';
+import type { Conv2DShape, ConvFormat, Padding, Pair, Pool2DShape } from '../src/engine/addon/binding.js';
 import { K, kernels, nativeKernelsUnavailableReason } from './helpers/nativeKernels.js';
 import {
   avgPoolBackwardRef,
@@ -16,7 +16,7 @@ import {
   reluRef,
   type RefConv,
   type RefPool,
-} from './native-reference.js';
+} from './nativeReference.js';
 
 const TOL = 2e-5;
 
@@ -61,7 +61,7 @@ const CONV_CASES: Array<[string, Conv2DShape]> = [
 ];
 
 describe('native kernels: loading', () => {
-  it('loads the addon (build it with `node native/build.mjs`; needs libdnnl-dev)', () => {
+  it('loads the addon (build it with `node addon/build.mjs`; needs libdnnl-dev)', () => {
     expect(kernels, String(nativeKernelsUnavailableReason())).not.toBeNull();
     expect(K().dnnlVersion).toMatch(/^\d+\.\d+\.\d+$/);
   });

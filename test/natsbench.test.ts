@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError, InputError } from '../src/util/errors.js';
-import { clearBenchmarkCache, openBenchmark, loadTssTable, type TssTable, type SssTable } from '../src/natsbench/tables.js';
+import { clearNatsBenchTablesCache, openNatsBenchTables, loadTssTable, type TssTable, type SssTable } from '../src/natsbench/tables.js';
 import { parseArchitecture, tssSpace } from '../src/spaces/index.js';
 import type { DatasetName } from '../src/datasets/registry.js';
 
@@ -52,8 +52,8 @@ function expectDataError(fn: () => unknown, ...fragments: string[]): void {
 
 describe('TSS table', () => {
   const t0 = performance.now();
-  clearBenchmarkCache();
-  const bench = openBenchmark(DATA);
+  clearNatsBenchTablesCache();
+  const bench = openNatsBenchTables(DATA);
   const tss = bench.tss as TssTable;
   const sss = bench.sss as SssTable;
   const loadMs = performance.now() - t0;
@@ -62,8 +62,8 @@ describe('TSS table', () => {
     expect(tss).not.toBeNull();
     expect(sss).not.toBeNull();
     expect(loadMs).toBeLessThan(3000); // ~0.1 s normally; generous for a busy machine
-    expect(openBenchmark(DATA).tss).toBe(tss);
-    expect(openBenchmark(DATA + '/').sss).toBe(sss);
+    expect(openNatsBenchTables(DATA).tss).toBe(tss);
+    expect(openNatsBenchTables(DATA + '/').sss).toBe(sss);
   });
 
   it('has 15,625 rows and the known best architectures (data/README)', () => {
@@ -136,16 +136,16 @@ describe('TSS table', () => {
 
 describe('missing and malformed files', () => {
   it('a missing directory or file gives null tables', () => {
-    const bench = openBenchmark(path.join(tmpRoot, 'does-not-exist'));
+    const bench = openNatsBenchTables(path.join(tmpRoot, 'does-not-exist'));
     expect(bench.tss).toBeNull();
     expect(bench.sss).toBeNull();
-    const onlySss = openBenchmark(fakeDataDir({}));
+    const onlySss = openNatsBenchTables(fakeDataDir({}));
     expect(onlySss.tss).toBeNull();
   });
 
   it('a TSS table without the params file still loads; params are null', () => {
     const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': realText('nats-tss-test-accuracy-200ep.csv') });
-    const tss = openBenchmark(dir).tss!;
+    const tss = openNatsBenchTables(dir).tss!;
     expect(tss.params('cifar10', 0)).toBeNull();
     expect(tss.paramsPath).toBeNull();
     expect(tss.testAccuracy('cifar100', 9930)).toBeCloseTo(73.513, 3);
@@ -155,7 +155,7 @@ describe('missing and malformed files', () => {
     const lines = realText('nats-tss-test-accuracy-200ep.csv').split('\n');
     const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': lines.slice(0, 1001).join('\n') + '\n' });
     const file = path.join(dir, 'nats-bench', 'nats-tss-test-accuracy-200ep.csv');
-    expectDataError(() => openBenchmark(dir).tss, file, '1,000 data row(s)', 'expected 15,625');
+    expectDataError(() => openNatsBenchTables(dir).tss, file, '1,000 data row(s)', 'expected 15,625');
   });
 
   it('a TSS CSV cut mid-line is a DataError naming the file and line', () => {
@@ -164,44 +164,44 @@ describe('missing and malformed files', () => {
     let start = 0;
     for (let i = 0; i < 8000; i++) start = text.indexOf('\n', start) + 1;
     const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': text.slice(0, start + 3) });
-    expectDataError(() => openBenchmark(dir).tss, 'nats-tss-test-accuracy-200ep.csv', 'line 8001 has 1 field(s)');
+    expectDataError(() => openNatsBenchTables(dir).tss, 'nats-tss-test-accuracy-200ep.csv', 'line 8001 has 1 field(s)');
   });
 
   it('a truncated SSS CSV or params CSV is a DataError naming the file', () => {
     const sssLines = realText('nats-sss-test-accuracy-90ep.csv').split('\n');
     const dir = fakeDataDir({ 'nats-sss-test-accuracy-90ep.csv': sssLines.slice(0, 20000).join('\n') });
-    expectDataError(() => openBenchmark(dir).sss, 'nats-sss-test-accuracy-90ep.csv', 'expected 32,768');
+    expectDataError(() => openNatsBenchTables(dir).sss, 'nats-sss-test-accuracy-90ep.csv', 'expected 32,768');
 
     const pLines = realText('nats-tss-params.csv').split('\n');
     const dir2 = fakeDataDir({
       'nats-tss-test-accuracy-200ep.csv': realText('nats-tss-test-accuracy-200ep.csv'),
       'nats-tss-params.csv': pLines.slice(0, 500).join('\n'),
     });
-    expectDataError(() => openBenchmark(dir2).tss, 'nats-tss-params.csv', 'expected 15,625');
+    expectDataError(() => openNatsBenchTables(dir2).tss, 'nats-tss-params.csv', 'expected 15,625');
   });
 
   it('a missing required column or a non-numeric value is a DataError', () => {
     const text = realText('nats-tss-test-accuracy-200ep.csv');
     const noArch = text.replace('ArchitectureString', 'Arch');
     const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': noArch });
-    expectDataError(() => openBenchmark(dir).tss, 'nats-tss-test-accuracy-200ep.csv', "'ArchitectureString' is missing");
+    expectDataError(() => openNatsBenchTables(dir).tss, 'nats-tss-test-accuracy-200ep.csv', "'ArchitectureString' is missing");
 
     const lines = text.split('\n');
     const f = lines[5].split(',');
     f[1] = 'abc';
     lines[5] = f.join(',');
     const dir2 = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': lines.join('\n') });
-    expectDataError(() => openBenchmark(dir2).tss, 'line 6', 'CIFAR100TestAccuracy200Epochs', '"abc"');
+    expectDataError(() => openNatsBenchTables(dir2).tss, 'line 6', 'CIFAR100TestAccuracy200Epochs', '"abc"');
 
     const g = text.split('\n');
     g[3] = g[3].replace('avg_pool_3x3~0', 'max_pool_3x3~0');
     const dir3 = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': g.join('\n') });
-    expectDataError(() => openBenchmark(dir3).tss, 'line 4', "unknown op 'max_pool_3x3'");
+    expectDataError(() => openNatsBenchTables(dir3).tss, 'line 4', "unknown op 'max_pool_3x3'");
 
     const s = realText('nats-sss-test-accuracy-90ep.csv').split('\n');
     [s[10], s[11]] = [s[11], s[10]];
     const dir4 = fakeDataDir({ 'nats-sss-test-accuracy-90ep.csv': s.join('\n') });
-    expectDataError(() => openBenchmark(dir4).sss, 'nats-sss-test-accuracy-90ep.csv', 'line 11');
+    expectDataError(() => openNatsBenchTables(dir4).sss, 'nats-sss-test-accuracy-90ep.csv', 'line 11');
   });
 
   it('refuses accuracies outside 0..100, negative counts, non-decimal numbers and an empty UniqueString', () => {
@@ -214,20 +214,20 @@ describe('missing and malformed files', () => {
       lines[line] = f.join(',');
       return fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': lines.join('\n') });
     };
-    expectDataError(() => openBenchmark(withField(3, 0, '101.5')).tss, 'line 4', 'CIFAR10TestAccuracy200Epochs', 'not in 0..100');
-    expectDataError(() => openBenchmark(withField(3, 2, '-0.5')).tss, 'line 4', 'ImageNetTestAccuracy200Epochs', 'not in 0..100');
+    expectDataError(() => openNatsBenchTables(withField(3, 0, '101.5')).tss, 'line 4', 'CIFAR10TestAccuracy200Epochs', 'not in 0..100');
+    expectDataError(() => openNatsBenchTables(withField(3, 2, '-0.5')).tss, 'line 4', 'ImageNetTestAccuracy200Epochs', 'not in 0..100');
     for (const odd of ['0x1F', '1e', '0b1', 'Infinity', '1_0', '.']) {
-      expectDataError(() => openBenchmark(withField(8, 1, odd)).tss, 'line 9', JSON.stringify(odd), 'not a decimal number');
+      expectDataError(() => openNatsBenchTables(withField(8, 1, odd)).tss, 'line 9', JSON.stringify(odd), 'not a decimal number');
     }
     // Plain decimal forms stay accepted, an empty cell is a missing value.
-    const ok = openBenchmark(withField(8, 1, '7.5e1')).tss!;
+    const ok = openNatsBenchTables(withField(8, 1, '7.5e1')).tss!;
     expect(ok.testAccuracy('cifar100', 7)).toBe(75);
-    expect(openBenchmark(withField(8, 1, '')).tss!.testAccuracy('cifar100', 7)).toBeNull();
-    expectDataError(() => openBenchmark(withField(5, 4, '')).tss, 'line 6', 'empty UniqueString');
+    expect(openNatsBenchTables(withField(8, 1, '')).tss!.testAccuracy('cifar100', 7)).toBeNull();
+    expectDataError(() => openNatsBenchTables(withField(5, 4, '')).tss, 'line 6', 'empty UniqueString');
     // A 100 KB cell is quoted short.
     let err: Error | undefined;
     try {
-      void openBenchmark(withField(2, 0, 'z'.repeat(100_000))).tss;
+      void openNatsBenchTables(withField(2, 0, 'z'.repeat(100_000))).tss;
     } catch (e) {
       err = e as Error;
     }
@@ -237,11 +237,11 @@ describe('missing and malformed files', () => {
     const p = realText('nats-tss-params.csv').split('\n');
     p[4] = p[4].replace(/^3,\d+/, '3,-73306');
     const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': tssText, 'nats-tss-params.csv': p.join('\n') });
-    expectDataError(() => openBenchmark(dir).tss, 'nats-tss-params.csv', 'line 5', 'CIFAR10Params', 'not >= 0');
+    expectDataError(() => openNatsBenchTables(dir).tss, 'nats-tss-params.csv', 'line 5', 'CIFAR10Params', 'not >= 0');
 
     const s = realText('nats-sss-test-accuracy-90ep.csv').split('\n');
     s[2] = s[2].replace(',82.56,', ',0x52,');
-    expectDataError(() => openBenchmark(fakeDataDir({ 'nats-sss-test-accuracy-90ep.csv': s.join('\n') })).sss, 'line 3', '"0x52"');
+    expectDataError(() => openNatsBenchTables(fakeDataDir({ 'nats-sss-test-accuracy-90ep.csv': s.join('\n') })).sss, 'line 3', '"0x52"');
   });
 
   it('tolerates reordered, quoted and extra columns (importer format); optional columns may be absent', () => {
@@ -276,10 +276,10 @@ describe('missing and malformed files', () => {
   it('re-reads a file that changed on disk', () => {
     const text = realText('nats-tss-test-accuracy-200ep.csv');
     const dir = fakeDataDir({ 'nats-tss-test-accuracy-200ep.csv': text });
-    const first = openBenchmark(dir).tss!;
-    expect(openBenchmark(dir).tss).toBe(first);
+    const first = openNatsBenchTables(dir).tss!;
+    expect(openNatsBenchTables(dir).tss).toBe(first);
     const file = path.join(dir, 'nats-bench', 'nats-tss-test-accuracy-200ep.csv');
     fs.writeFileSync(file, text.split('\n').slice(0, 10).join('\n'));
-    expectDataError(() => openBenchmark(dir).tss, 'expected 15,625');
+    expectDataError(() => openNatsBenchTables(dir).tss, 'expected 15,625');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { openBenchmark } from '../src/natsbench/tables.js';
+import { openNatsBenchTables } from '../src/natsbench/tables.js';
 import { DATASET_NAMES } from '../src/datasets/registry.js';
 import {
   cellSpec, countParams, EDGE_FROM, EDGE_TO, initNetwork, layerParams, NB201_OPS, networkLayers, type BnSpec, type CellSpec,
@@ -13,7 +13,7 @@ import { sssFromIndex, formatSssChannels, sssNetworkSpec } from '../src/spaces/s
 import { Rng } from '../src/util/rng.js';
 
 const DATA = path.resolve(__dirname, '../../shared/data');
-const bench = openBenchmark(DATA);
+const bench = openNatsBenchTables(DATA);
 
 describe('parameter counts equal NATS-Bench exactly', () => {
   it('all 15,625 TSS cells x 3 datasets', () => {

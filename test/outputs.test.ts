@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { importNatsBench } from '../src/natsbench/import/nats-import.js';
+import { importNatsBench } from '../src/natsbench/import/natsImport.js';
 import { registerNatsBenchCommands } from '../src/cli/commands/natsbench.js';
 import { registerCorrelateCommand } from '../src/cli/commands/correlate.js';
 import { registerSearchCommand } from '../src/cli/commands/search.js';

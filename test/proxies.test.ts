@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
 import { createProxyContext, type ProxyContext } from '../src/proxies/context.js';
 import { InProcessEvaluator, Scorer } from '../src/proxies/scorer.js';
-import { evaluateProxies } from '../src/proxies/evaluate.js';
+import { evaluateProxies } from '../src/proxies/scoreNetwork.js';
 import { gradientParamNames } from '../src/networks/index.js';
 import { buildNetworkSpec } from '../src/spaces/network.js';
 import { paramBlocks } from '../src/proxies/gradients.js';

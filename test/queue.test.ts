@@ -89,8 +89,8 @@ describe('mfnas scan --queue', { timeout: 300_000 }, () => {
     const local = readFileSync(path.join(dir, 'local.csv'), 'utf8').trim().split('\n').slice(1, 5);
     // correlate's τ over the 4 cells equals the one computed from the local scan's rows.
     const { kendallTau } = await import('../src/stats/correlation.js');
-    const { openDefaultBenchmark } = await import('../src/report/archInfo.js');
-    const table = openDefaultBenchmark(DATA)!.tss!;
+    const { openDefaultNatsBenchTables } = await import('../src/natsbench/tables.js');
+    const table = openDefaultNatsBenchTables(DATA)!.tss!;
     const acc = [100, 101, 102, 103].map((i) => table.testAccuracy('cifar100', i)!);
     const zico = local.map((l) => Number(l.split(',').at(-2)));
     expect(JSON.parse(r.stdout).proxies.zico.kendall).toBe(kendallTau(zico, acc));
@@ -120,12 +120,12 @@ describe('mfnas scan --queue', { timeout: 300_000 }, () => {
     const { engineKey, resolveBackend } = await import('../src/engine/backend.js');
     const { PROXIES } = await import('../src/proxies/registry.js');
     const { spaceByName } = await import('../src/spaces/index.js');
-    const { openDefaultBenchmark } = await import('../src/report/archInfo.js');
+    const { openDefaultNatsBenchTables } = await import('../src/natsbench/tables.js');
     const { jobId, jobKey, JOB_SCHEMA, QUEUE_NAME } = await import('../src/queue/jobs.js');
-    const { JOB_OPTIONS } = await import('../src/queue/evaluator.js');
+    const { JOB_OPTIONS } = await import('../src/queue/queueEvaluator.js');
     const { Queue } = await import('bullmq');
     const { Redis } = await import('ioredis');
-    const tss = spaceByName('tss').withBenchmark(openDefaultBenchmark(DATA));
+    const tss = spaceByName('tss').withBenchmark(openDefaultNatsBenchTables(DATA));
     const arch = tss.representative(tss.fromIndex(9930));
     const ctx = createProxyContext({ space: 'tss', dataset: 'cifar100', dataDir: DATA, batchSize: 16, batches: 2 });
     const base = {

@@ -13,12 +13,12 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDefaultBenchmark } from '../src/report/archInfo.js';
-import type { CorrelationResult } from '../src/report/correlate.js';
+import { openDefaultNatsBenchTables } from '../src/natsbench/tables.js';
+import type { CorrelationResult } from '../src/study/correlate.js';
 import { renderCorrelateReport } from '../src/report/correlateReport.js';
 import { writeSearchOutputs } from '../src/report/searchReport.js';
 import { paretoFront } from '../src/search/pareto.js';
-import { quantiles, runSearch, SEARCH_DEFAULTS, type CostObjective, type SearchOptions } from '../src/search/run.js';
+import { quantiles, runSearch, SEARCH_DEFAULTS, type CostObjective, type SearchRunOptions } from '../src/search/run.js';
 import { cellDiagram } from '../src/spaces/tss/drawing.js';
 import { CHROMIUM, launchBrowser, openFile } from './helpers/browser.js';
 
@@ -52,11 +52,11 @@ function fakeScorer(accuracyOf: (arch: string) => number | null) {
 }
 
 async function fakeSearch(opts: { tables: boolean; runs?: number; objective?: CostObjective }) {
-  const benchmark = opts.tables ? openDefaultBenchmark(DATA) : null;
+  const benchmark = opts.tables ? openDefaultNatsBenchTables(DATA) : null;
   const { tssSpace } = await import('../src/spaces/tss/index.js');
   const space = tssSpace(benchmark?.tss ?? null);
   const accuracyOf = (arch: string) => (benchmark?.tss ? benchmark.tss.testAccuracy('cifar10', space.indexOf(space.parse(arch))) : null);
-  const options: SearchOptions = {
+  const options: SearchRunOptions = {
     ...SEARCH_DEFAULTS, population: 12, tournament: 4, steps: 6, mutations: 2, seed: 3, runs: opts.runs ?? 1, limits: {}, objective: opts.objective,
   };
   return runSearch({ scorer: fakeScorer(accuracyOf) as never, benchmark, options });
@@ -145,7 +145,7 @@ describe.runIf(CHROMIUM)('reports in headless Chromium', () => {
       expect(await page.$$eval(`svg.accuracy-${cost} circle.point`, (cs) => cs.length)).toBe(allScored.size);
     }
     // The space's best accuracy is the reference line.
-    const best = Math.max(...Array.from({ length: 15625 }, (_, i) => openDefaultBenchmark(DATA)!.tss!.testAccuracy('cifar10', i) ?? -Infinity));
+    const best = Math.max(...Array.from({ length: 15625 }, (_, i) => openDefaultNatsBenchTables(DATA)!.tss!.testAccuracy('cifar10', i) ?? -Infinity));
     expect(await page.$eval('svg.accuracy-flops g.reference', (g) => Number(g.getAttribute('data-y')))).toBe(best);
 
     // τ shown = τ-b computed here from the scored CSVs (the union of both runs).

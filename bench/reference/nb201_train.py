@@ -1,5 +1,5 @@
 """PyTorch side of `npm run bench:train`: trains a NAS-Bench-201 TinyNetwork (nb201_torch.py)
-with the recipe in a JSON file written by bench/train.ts, which uses the same recipe for mfnas.
+with the recipe in a JSON file written by bench/timing/train.ts, which uses the same recipe for mfnas.
 
 Recipe fields: arch, classes, epochs, batch, lr, momentum, weight_decay, seed, threads,
 train_file / test_file (CIFAR binary: 1 label byte + 3072 pixel bytes per record),

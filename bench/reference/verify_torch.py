@@ -1,4 +1,4 @@
-"""PyTorch side of `npm run verify:torch` (bench/verify-torch.ts): an independent reference for
+"""PyTorch side of `npm run verify:torch` (bench/reference/verifyTorch.ts): an independent reference for
 mfnas's networks, gradients and gradient proxies.
 
 The networks are built here from the architecture string alone, following MFNAS.md section 1
@@ -254,7 +254,7 @@ def proxies(records):
 # earlier layer by that element's upstream gradient (a legitimate "kink crossing", not a bug).
 
 def relu_modules(net):
-    """(mfnas label, nn.ReLU) for every ReLU; labels as bench/verify-torch.ts names mfnas's ReLU calls."""
+    """(mfnas label, nn.ReLU) for every ReLU; labels as bench/reference/verifyTorch.ts names mfnas's ReLU calls."""
     out = []
     for k, block in enumerate(net.cells):
         name = f'cells.{k}'

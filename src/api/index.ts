@@ -5,21 +5,22 @@
  * the tensor engine by itself when needed and releases its workers before it resolves, so a
  * script exits on its own.
  */
-import type { Benchmark } from '../natsbench/tables.js';
+import { openDefaultNatsBenchTables, type NatsBenchTables } from '../natsbench/tables.js';
 import { statSync } from 'node:fs';
 import { DATASET_NAMES, parseDatasetName, type Dataset, type DatasetName } from '../datasets/registry.js';
 import { resolveDataset } from '../datasets/resolve.js';
 import type { NetworkSpec } from '../networks/index.js';
 import { DEFAULT_PROXIES, parseProxyList, parseScoreSpec, scoreName, splitProxyItems, type ProxyName } from '../proxies/registry.js';
-import type { ProxyScores } from '../proxies/evaluate.js';
-import { openScoringSession, type ScoringSession } from '../proxies/session.js';
+import type { ProxyScores } from '../proxies/scoreNetwork.js';
+import { openScoringSession, type ScoringSession } from '../scoring/session.js';
 import type { ScoreCache } from '../storage/scoreCache.js';
-import { describeArchitecture, openDefaultBenchmark, type ArchInfo } from '../report/archInfo.js';
+import { describeArchitecture, type ArchInfo } from '../report/archInfo.js';
 import { ALGORITHMS, DEFAULT_CONFIRM, parseFidelities, parseScreenInput, runSearch, screenInputOptions, SEARCH_DEFAULTS, type Algorithm, type RunResult } from '../search/run.js';
 import { checkSearchNumbers, OPTION_NAMES, screenNumbers } from '../search/settings.js';
 import type { StepRecord } from '../search/problem.js';
 import { parseArchitecture, parseSpaceName, spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
+import { seedOf } from '../util/bounds.js';
 import { InputError, quoteInput } from '../util/errors.js';
 
 /** Options every data-reading call accepts. */
@@ -56,7 +57,7 @@ export interface ProxyInputOptions extends DataOptions, ImageFolderInputOptions 
 /** The NATS-Bench tables of a data folder, with architecture look-ups. */
 export interface NatsBench {
   /** The raw tables (null members where a table is absent). */
-  readonly tables: Benchmark | null;
+  readonly tables: NatsBenchTables | null;
   /**
    * Facts of one architecture — index, string, canonical form, parameters, FLOPs and the
    * benchmark's test accuracy (null without a table) — as `mfnas arch --json` prints them.
@@ -66,7 +67,7 @@ export interface NatsBench {
 
 /** Opens the NATS-Bench tables under `dataDir` (or the default data folder). */
 export async function natsBench(options: DataOptions = {}): Promise<NatsBench> {
-  const tables = openDefaultBenchmark(options.dataDir);
+  const tables = openDefaultNatsBenchTables(options.dataDir);
   return {
     tables,
     arch: (space, arch, dataset = 'cifar10') => describeArchitecture({
@@ -136,7 +137,7 @@ export async function score(options: ScoreOptions): Promise<ScoreResult> {
   const space = parseSpaceName(String(options.space ?? 'tss'));
   const proxies = proxyList(options.proxies, DEFAULT_PROXIES);
   const seed = seedOf(options.seed, 'seed');
-  const benchmark = openDefaultBenchmark(options.dataDir);
+  const benchmark = openDefaultNatsBenchTables(options.dataDir);
   const arch = archText(options.arch);
   // A bad architecture is reported before a folder is decoded (which can take a while).
   describeArchitecture({ space, dataset: 'cifar10', arch, benchmark });
@@ -247,7 +248,7 @@ export async function search(options: SearchOptions = {}): Promise<SearchRunResu
   try {
     if (screen) confirmSession = await openScoringSession({ ...full, cache: session.cache ?? false, workers: 1 });
     const { result } = await runSearch({
-      scorer: session.scorer, benchmark: openDefaultBenchmark(options.dataDir), ...(confirmSession ? { confirmScorer: confirmSession.scorer } : {}),
+      scorer: session.scorer, benchmark: openDefaultNatsBenchTables(options.dataDir), ...(confirmSession ? { confirmScorer: confirmSession.scorer } : {}),
       options: {
         algorithm, population, tournament, proxy, fidelities,
         steps, mutations, samples, seed, runs: 1, timeBudget: options.timeBudget,
@@ -290,7 +291,7 @@ export function buildNetwork(space: SpaceName | string, arch: string | number, d
   // so the table is opened only for an index (a cell string never reads it).
   const text = archText(arch);
   const base: SpaceDefinition<unknown> = spaceByName(s);
-  const definition = /^\d+$/.test(text.trim()) ? base.withBenchmark(openDefaultBenchmark()) : base;
+  const definition = /^\d+$/.test(text.trim()) ? base.withBenchmark(openDefaultNatsBenchTables()) : base;
   return definition.networkSpec(parseArchitecture(definition, text), d);
 }
 
@@ -317,12 +318,3 @@ function proxyList(given: readonly ProxyName[] | string | undefined, fallback: r
   if (given === undefined) return [...fallback];
   return parseProxyList(typeof given === 'string' ? given : given.join(','));
 }
-
-const MAX_SEED = 2 ** 32 - 1;
-
-function seedOf(v: number | undefined, name: string): number {
-  if (v === undefined) return 0;
-  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_SEED) throw new InputError(`${name} must be an integer 0..${MAX_SEED}, got ${quoteInput(String(v))}`);
-  return v;
-}
-

@@ -1,8 +1,8 @@
 /** Flags and set-up shared by the commands that score architectures (score, correlate, search). */
 import { Command, Option } from 'commander';
 import type { DatasetRef } from '../datasets/registry.js';
-import { defaultWorkers } from '../proxies/evaluators.js';
-import { openScoringSession, type ScoringSession, type ScoringSessionOptions } from '../proxies/session.js';
+import { defaultWorkers } from '../proxies/poolEvaluator.js';
+import { openScoringSession, type ScoringSession, type ScoringSessionOptions } from '../scoring/session.js';
 import type { SpaceName } from '../spaces/types.js';
 import { MAX_SEED, parseIntFlag, parseSeedFlag, type GlobalOptions } from './options.js';
 
@@ -34,7 +34,7 @@ export function addScoringOptions(cmd: Command, { workers = true } = {}): Comman
 }
 
 /**
- * The scoring session of one command (src/proxies/session.ts). The data and init seeds follow
+ * The scoring session of one command (src/scoring/session.ts). The data and init seeds follow
  * --seed unless given, so `--seed` alone reproduces a whole run.
  */
 export function openScoring(

@@ -9,7 +9,7 @@
  *    installed package's dist directory (no network).
  *  - 'native': the wasm backend with its hot kernels (convolutions and their gradients, batch
  *    norm, ReLU and pooling gradients) replaced by oneDNN through the optional N-API addon
- *    (./native/binding.ts, built from native/ at install when libdnnl-dev is present). Same
+ *    (./addon/binding.ts, built from addon/ at install when libdnnl-dev is present). Same
  *    model, same tensors, zero-copy on the wasm heap.
  *  - 'cpu': the pure-JS backend; slow, for tests only.
  * 'auto' (the default) = 'node' if importable, else 'native' if the addon loads, else 'wasm'
@@ -24,8 +24,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { selectMfnasKernels } from './kernels/index.js';
-import { tryLoadNativeKernels, type NativeKernels } from './native/binding.js';
-import { makeNativeKernels } from './native/tfjsKernels.js';
+import { tryLoadNativeKernels, type NativeKernels } from './addon/binding.js';
+import { makeNativeKernels } from './addon/tfjsKernels.js';
 import { registerCustomKernels } from './wasm/tfjsKernels.js';
 import { guardWasmHeap } from './wasm/heap.js';
 import { InputError } from '../util/errors.js';
@@ -53,7 +53,7 @@ export interface InitEngineOptions {
   /**
    * native only: how many batch chunks a kernel call runs at once. Default `MFNAS_THREADS`,
    * else 1. Results do not depend on it: every kernel splits the batch into chunks fixed by the
-   * batch size alone and reduces them in a fixed order (native/README.md, Reproducibility).
+   * batch size alone and reduces them in a fixed order (addon/README.md, Reproducibility).
    */
   threads?: number;
 }

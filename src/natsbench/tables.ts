@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { DATA_DIR_ENV, requireDataDir, resolveDataDir } from '../datasets/dataDir.js';
 import type { DatasetName } from '../datasets/registry.js';
 import { parseDecimal } from '../util/decimal.js';
 import { readRegularFileSync } from '../util/regularFile.js';
@@ -99,7 +100,7 @@ export interface SssTable {
 }
 
 /** The NATS-Bench tables of a data folder; `tableOf` is how the spaces find theirs. */
-export interface Benchmark extends BenchmarkTables {
+export interface NatsBenchTables extends BenchmarkTables {
   readonly dataDir: string;
   /** Directory holding the CSV files (`<dataDir>/nats-bench`). */
   readonly natsDir: string;
@@ -109,7 +110,7 @@ export interface Benchmark extends BenchmarkTables {
 }
 
 /** Lazily opens the NATS-Bench tables under `<dataDir>/nats-bench/`. */
-export function openBenchmark(dataDir: string): Benchmark {
+export function openNatsBenchTables(dataDir: string): NatsBenchTables {
   const natsDir = path.join(path.resolve(dataDir), NATS_BENCH_DIR);
   return {
     dataDir: path.resolve(dataDir),
@@ -125,6 +126,16 @@ export function openBenchmark(dataDir: string): Benchmark {
       return space === 'tss' ? this.tss : space === 'sss' ? this.sss : null;
     },
   };
+}
+
+/**
+ * The NATS-Bench tables under the resolved data dir, or null when no data dir is found. A directory
+ * named explicitly (--data-dir or MFNAS_DATA_DIR) must exist: a typo is an error, not "no table".
+ */
+export function openDefaultNatsBenchTables(dataDir?: string | null): NatsBenchTables | null {
+  const explicit = !!dataDir || !!process.env[DATA_DIR_ENV]?.trim();
+  const dir = explicit ? requireDataDir({ dataDir }) : resolveDataDir({ dataDir });
+  return dir ? openNatsBenchTables(dir) : null;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -286,7 +297,7 @@ const tssCache = new Map<string, { acc: Stamp; params: Stamp | null; table: TssT
 const sssCache = new Map<string, { stamp: Stamp; table: SssTable }>();
 
 /** Forget all parsed tables (e.g. after `mfnas natsbench import` rewrote them). */
-export function clearBenchmarkCache(): void {
+export function clearNatsBenchTablesCache(): void {
   tssCache.clear();
   sssCache.clear();
 }

@@ -6,7 +6,7 @@
  * candidate's value, so such a score is never cached per network: the caller scores the
  * components (cached as usual) and aggregates over the set it compares.
  */
-import type { ProxyScores } from './evaluate.js';
+import type { ProxyScores } from './scoreNetwork.js';
 import type { ProxyName } from './registry.js';
 
 export interface SetProxyDefinition<Name extends string = string> {

@@ -6,7 +6,7 @@
  * single-threaded worker per core busy, which is the fastest; a few, or a few uneven ones (one
  * all-convolution cell can take as long as five light ones), leave workers idle and pay for
  * starting them, so they run on fewer workers with more threads each. The split never changes a
- * result: the native kernels give the same bits at any thread count (native/README.md), and each
+ * result: the native kernels give the same bits at any thread count (addon/README.md), and each
  * architecture is evaluated by one worker alone.
  */
 import os from 'node:os';
@@ -16,10 +16,15 @@ import type { Batch } from '../datasets/batches.js';
 import type { ProxyContext } from './context.js';
 import type { ProxyName } from './registry.js';
 import type { Evaluation, EvaluationHint, Evaluator } from './scorer.js';
-import type { ProxyTask } from './worker.js';
+import type { ProxyTask } from './poolThread.js';
 
 // Under vitest/tsx this module is TypeScript and so is its worker; compiled, both are .js.
-const WORKER_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+const WORKER_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? './poolThread.ts' : './poolThread.js', import.meta.url);
+
+/** One worker per core: the default size of a pool and of a queue worker's concurrency. */
+export function defaultWorkers(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
 
 /** What each worker receives: the run's proxy context and the one engine all workers use. */
 export interface ProxyWorkerData extends ProxyContext {

@@ -6,16 +6,16 @@
  */
 import { InputError, quoteInput } from '../util/errors.js';
 import { azNas, columnOf, ensembleProxy, type SetProxyDefinition } from './aggregate.js';
-import type { ProxyScores } from './evaluate.js';
+import type { ProxyScores } from './scoreNetwork.js';
 import type { ProxyDefinition } from './definition.js';
-import { azComplexity } from './definitions/az_complexity.js';
-import { azExpressivity } from './definitions/az_expressivity.js';
-import { azProgressivity } from './definitions/az_progressivity.js';
-import { azTrainability } from './definitions/az_trainability.js';
+import { azComplexity } from './definitions/azComplexity.js';
+import { azExpressivity } from './definitions/azExpressivity.js';
+import { azProgressivity } from './definitions/azProgressivity.js';
+import { azTrainability } from './definitions/azTrainability.js';
 import { flops } from './definitions/flops.js';
-import { gradNorm } from './definitions/grad_norm.js';
-import { intgradMean } from './definitions/intgrad_mean.js';
-import { intgradParam } from './definitions/intgrad_param.js';
+import { gradNorm } from './definitions/gradNorm.js';
+import { intgradMean } from './definitions/intgradMean.js';
+import { intgradParam } from './definitions/intgradParam.js';
 import { naswot } from './definitions/naswot.js';
 import { params } from './definitions/params.js';
 import { snip } from './definitions/snip.js';
@@ -95,7 +95,7 @@ const NAME_PATTERN = /^[a-z][a-z0-9_]{0,39}$/;
  *
  * Registered proxies are computed on the calling thread, not on the worker threads or queue
  * workers that compute the builtins, since those never run the script that registered them
- * (see proxies/evaluators.ts). Returns the definition.
+ * (see scoring/chooseEvaluator.ts). Returns the definition.
  */
 export function registerProxy<D extends ProxyDefinition<string, unknown>>(definition: D, options: RegisterProxyOptions = {}): D {
   checkDefinition(definition);

@@ -14,7 +14,7 @@ import { spaceByName, type SpaceDefinition } from '../spaces/index.js';
 import { buildNetworkSpec } from '../spaces/network.js';
 import { datasetKey } from '../datasets/registry.js';
 import { contextKey, type ProxyContext } from './context.js';
-import { evaluateProxies, type ProxyScores } from './evaluate.js';
+import { evaluateProxies, type ProxyScores } from './scoreNetwork.js';
 import { InputError } from '../util/errors.js';
 import { activeBackend, engineKey } from '../engine/backend.js';
 import { proxyInfo, type ProxyName } from './registry.js';

@@ -239,7 +239,7 @@ function parseSettings(v: unknown, side: number): ScoreSettings {
 
 /**
  * The proxies of a job to submit, with their versions. Builtins only: the submitter computes the
- * proxies its script registered itself (proxies/evaluators.ts), so one here is a bug.
+ * proxies its script registered itself (scoring/chooseEvaluator.ts), so one here is a bug.
  */
 export function jobProxies(proxies: readonly ProxyName[]): ScoreJobData['proxies'] {
   return proxies.map((name) => {
@@ -250,7 +250,7 @@ export function jobProxies(proxies: readonly ProxyName[]): ScoreJobData['proxies
 
 /**
  * The job's proxies: builtins only. A proxy a script registered is computed by its submitter
- * (proxies/evaluators.ts) and never queued; a worker that happens to have one of that name
+ * (scoring/chooseEvaluator.ts) and never queued; a worker that happens to have one of that name
  * registered could not know it is the submitter's code.
  */
 function parseProxies(v: unknown): ScoreJobData['proxies'] {

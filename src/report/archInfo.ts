@@ -2,8 +2,7 @@
  * What mfnas knows about one architecture without running it: index, canonical form, analytic
  * parameter count and FLOPs, and the benchmark's test accuracy when a table is present.
  */
-import { openBenchmark, type Benchmark } from '../natsbench/tables.js';
-import { DATA_DIR_ENV, requireDataDir, resolveDataDir } from '../datasets/dataDir.js';
+import type { NatsBenchTables } from '../natsbench/tables.js';
 import { builtinName, datasetLabel, type DatasetRef } from '../datasets/registry.js';
 import { countFlops, countParams } from '../networks/index.js';
 import { parseArchitecture, spaceByName } from '../spaces/index.js';
@@ -24,18 +23,8 @@ export interface ArchInfo {
   accuracy: number | null;
 }
 
-/**
- * The benchmark under the resolved data dir, or null when no data dir is found. A directory
- * named explicitly (--data-dir or MFNAS_DATA_DIR) must exist: a typo is an error, not "no table".
- */
-export function openDefaultBenchmark(dataDir?: string | null): Benchmark | null {
-  const explicit = !!dataDir || !!process.env[DATA_DIR_ENV]?.trim();
-  const dir = explicit ? requireDataDir({ dataDir }) : resolveDataDir({ dataDir });
-  return dir ? openBenchmark(dir) : null;
-}
-
 export function describeArchitecture(opts: {
-  space: SpaceName; dataset: DatasetRef; arch: string; benchmark?: Benchmark | null;
+  space: SpaceName; dataset: DatasetRef; arch: string; benchmark?: NatsBenchTables | null;
 }): ArchInfo {
   const { space, dataset, benchmark } = opts;
   const definition: SpaceDefinition<unknown> = spaceByName(space).withBenchmark(benchmark);

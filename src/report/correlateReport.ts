@@ -4,7 +4,7 @@
  * its values), self-contained like the search report.
  */
 import path from 'node:path';
-import type { CorrelationResult } from './correlate.js';
+import type { CorrelationResult } from '../study/correlate.js';
 import { fmtAccuracy, fmtScore, fmtSeconds } from './format.js';
 import { chart, COLORS, escapeXml, htmlPage, htmlTable } from './svg.js';
 

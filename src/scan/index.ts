@@ -7,18 +7,19 @@
  */
 import { builtinName, datasetLabel, type Dataset, type DatasetName } from '../datasets/registry.js';
 import { resolveDataset } from '../datasets/resolve.js';
-import type { ProxyScores } from '../proxies/evaluate.js';
+import type { ProxyScores } from '../proxies/scoreNetwork.js';
 import { DEFAULT_PROXIES, parseProxyList, type ProxyName } from '../proxies/registry.js';
 import type { ScoredArchitecture } from '../proxies/scorer.js';
-import { openScoringSession } from '../proxies/session.js';
-import type { QueueStats } from '../queue/evaluator.js';
-import { openDefaultBenchmark } from '../report/archInfo.js';
+import { openScoringSession } from '../scoring/session.js';
+import type { QueueStats } from '../queue/queueEvaluator.js';
+import { openDefaultNatsBenchTables } from '../natsbench/tables.js';
 import { parseSpaceName, spaceByName } from '../spaces/index.js';
 import type { SpaceDefinition, SpaceName } from '../spaces/types.js';
 import type { ScoreCache } from '../storage/scoreCache.js';
 import { kendallTau, spearman } from '../stats/correlation.js';
 import { checkOutputFile, writeFileAtomic } from '../util/atomicWrite.js';
 import { toCsv } from '../util/csv.js';
+import { seedOf } from '../util/bounds.js';
 import { DataError, InputError, MfnasError, quoteInput } from '../util/errors.js';
 
 /** The proxies a scan scores unless told otherwise: the MFNAS fidelities, ZiCo and parameters. */
@@ -89,14 +90,6 @@ export interface ScanResult {
   readonly rows: readonly ScanRow[];
 }
 
-const MAX_SEED = 2 ** 32 - 1;
-
-function seedOf(v: number | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_SEED) throw new InputError(`${name} must be an integer 0..${MAX_SEED}, got ${quoteInput(String(v))}`);
-  return v;
-}
-
 /** `A:B` → [A, B): benchmark indices A ≤ i < B. */
 export function parseRange(text: string, size: number): [number, number] {
   const m = /^\s*(\d*)\s*:\s*(\d*)\s*$/.exec(text);
@@ -128,7 +121,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const given = options.proxies;
   const proxies = given === undefined ? [...SCAN_DEFAULT_PROXIES] : parseProxyList(typeof given === 'string' ? given : given.join(','));
   const seed = seedOf(options.seed, 'seed', 0);
-  const benchmark = openDefaultBenchmark(options.dataDir);
+  const benchmark = openDefaultNatsBenchTables(options.dataDir);
   const size = scannableSize(space);
   const definition: SpaceDefinition<unknown> = spaceByName(space).withBenchmark(benchmark);
   if (!definition.indexed) {

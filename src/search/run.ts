@@ -4,7 +4,7 @@
  * history CSVs, result.json and the HTML report).
  */
 import { createRequire } from 'node:module';
-import type { Benchmark } from '../natsbench/tables.js';
+import type { NatsBenchTables } from '../natsbench/tables.js';
 import { builtinName, datasetLabel, isFolderDataset, type DatasetRef, type FolderDataset } from '../datasets/registry.js';
 import { countFlops, countParams } from '../networks/index.js';
 import { MFNAS_FIDELITIES, parseScoreSpec, scoreComponents, scoreName, scoreValues, type ProxyName, type ScoreSpec } from '../proxies/registry.js';
@@ -42,7 +42,8 @@ export function parseObjectives(text: string): CostObjective {
 /** The version of the mfnas package (recorded in result.json). */
 export const MFNAS_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
-export interface SearchOptions {
+/** The settings of `runSearch`, every one given: the library's `SearchOptions` (src/api) and the CLI's flags resolve to these. */
+export interface SearchRunOptions {
   readonly algorithm: Algorithm;
   readonly population: number;
   readonly tournament: number;
@@ -115,7 +116,7 @@ export function screenLabel(s: Omit<ScreenSettings, 'confirm'>): string {
   return `${s.batches} × ${s.batch}${s.resolution !== null ? ` @ ${s.resolution} px` : ''}`;
 }
 
-export const SEARCH_DEFAULTS: Omit<SearchOptions, 'limits'> = {
+export const SEARCH_DEFAULTS: Omit<SearchRunOptions, 'limits'> = {
   algorithm: 'mfnas', ...MFNAS_DEFAULTS, samples: 400, proxy: 'intgrad_param', fidelities: MFNAS_FIDELITIES, seed: 0, runs: 1,
 };
 
@@ -318,7 +319,7 @@ export interface SearchRunHooks {
 /** Runs the search `runs` times (seeds seed, seed+1, …). */
 export async function runSearch(opts: {
   /** Scores the search's candidates (with `options.screen`: on the cheap input). */
-  scorer: Scorer; benchmark: Benchmark | null; options: SearchOptions; hooks?: SearchRunHooks;
+  scorer: Scorer; benchmark: NatsBenchTables | null; options: SearchRunOptions; hooks?: SearchRunHooks;
   /** With `options.screen`: scores on the full input, for the confirmations. */
   confirmScorer?: Scorer;
 }): Promise<{ result: SearchResult; details: RunDetail[] }> {

@@ -10,7 +10,7 @@
  * (./index.ts) completes a description into a `SpaceDefinition`, filling what is absent with the
  * generic behaviour in one place, so callers test `indexed` / `enumerate` instead of the name.
  *
- * Benchmark tables are found by space name through a `BenchmarkTables` (natsbench's `Benchmark`
+ * Benchmark tables are found by space name through a `BenchmarkTables` (natsbench's `NatsBenchTables`
  * is one): a space knows nothing about the files that hold them.
  */
 import type { DatasetName, DatasetRef } from '../datasets/registry.js';
@@ -47,7 +47,7 @@ export interface BenchTable {
   params(dataset: DatasetName, index: number): number | null;
 }
 
-/** Where the benchmark tables of a data folder are found, by space (natsbench's `Benchmark` is one). */
+/** Where the benchmark tables of a data folder are found, by space (natsbench's `NatsBenchTables` is one). */
 export interface BenchmarkTables {
   /** The table of `space`; null when this data folder has none (or the space has no benchmark). */
   tableOf(space: SpaceName): BenchTable | null;

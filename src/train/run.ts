@@ -25,7 +25,8 @@ import { initNetwork, type NetworkParams } from '../networks/init.js';
 import { buildNetworkSpec } from '../spaces/network.js';
 import type { NetworkSpec } from '../networks/spec.js';
 import type { Preprocess, TrainedNetwork } from '../networks/trained.js';
-import { describeArchitecture, openDefaultBenchmark } from '../report/archInfo.js';
+import { describeArchitecture } from '../report/archInfo.js';
+import { openDefaultNatsBenchTables } from '../natsbench/tables.js';
 import { exportModel } from '../export/index.js';
 import { parseSpaceName } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
@@ -204,7 +205,7 @@ async function prepare(o: TrainOptions, previous: CheckpointState | null): Promi
   if (archGiven === undefined) throw new InputError('no architecture: give --arch (a TSS cell string, SSS channels or a NATS-Bench index)');
   // The architecture (and its index) does not depend on the dataset; the benchmark accuracy
   // exists for the NATS-Bench datasets only.
-  const described = describeArchitecture({ space, dataset: builtin ?? 'cifar10', arch: archGiven, benchmark: openDefaultBenchmark(o.dataDir) });
+  const described = describeArchitecture({ space, dataset: builtin ?? 'cifar10', arch: archGiven, benchmark: openDefaultNatsBenchTables(o.dataDir) });
   const train = loadImageSet(dataset, { split: 'train', dataDir: o.dataDir });
   // A builtin always has its test split; a folder may hold train/ only, and then the run
   // trains without evaluation (settings.testImages 0, empty test columns).

@@ -3,12 +3,23 @@
  * command-line flag parsers and the checks of settings read from files, so that a value refused
  * on the command line is refused from a file with the same words.
  */
+import { InputError, quoteInput } from './errors.js';
 
 /**
  * Seeds are integers 0..2^32-1: the generator (src/util/rng.ts) keeps 32 bits of a seed, so a
  * larger one would silently repeat a smaller one's streams.
  */
 export const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * A library option's seed: `fallback` when absent, else an integer 0..MAX_SEED (InputError
+ * naming the option otherwise). The CLI's flags are checked by their parsers (cli/options.ts).
+ */
+export function seedOf(v: number | undefined, name: string, fallback = 0): number {
+  if (v === undefined) return fallback;
+  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_SEED) throw new InputError(`${name} must be an integer 0..${MAX_SEED}, got ${quoteInput(String(v))}`);
+  return v;
+}
 
 export interface NumberBound {
   /** Whole numbers only. */

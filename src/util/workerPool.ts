@@ -1,11 +1,11 @@
 /**
- * The worker-thread pool of mfnas: proxy scoring (src/proxies/worker.ts, where each worker
+ * The worker-thread pool of mfnas: proxy scoring (src/proxies/poolThread.ts, where each worker
  * initialises its own tfjs engine, so N workers evaluate N networks in parallel: tfjs-wasm is
  * single-threaded in Node, ENGINE-NOTES measured 1.9–2.0x for two) and the NATS-Bench importer
- * (src/natsbench/import/worker.ts, decoding record files). Each worker runs a script that calls
+ * (src/natsbench/import/importThread.ts, decoding record files). Each worker runs a script that calls
  * `serveWorker(handler)`.
  *
- *   const pool = new WorkerPool<Task, Result>({ script: new URL('./score-worker.js', import.meta.url) });
+ *   const pool = new WorkerPool<Task, Result>({ script: new URL('./poolThread.js', import.meta.url) });
  *   const results = await pool.map(tasks, (r, i) => progress(i));
  *   await pool.close();
  *

@@ -1,5 +1,5 @@
 /** The native kernels for the tests of the addon (test/native*.test.ts). */
-import { loadNativeKernels, nativeKernelsUnavailableReason, type NativeKernels } from '../../src/engine/native/binding.js';
+import { loadNativeKernels, nativeKernelsUnavailableReason, type NativeKernels } from '../../src/engine/addon/binding.js';
 
 /** The loaded addon, or null when it is unavailable (tests of it then run only `loads the addon`). */
 export const kernels = loadNativeKernels();
@@ -11,7 +11,7 @@ export function K(): NativeKernels {
   if (!kernels) {
     throw new Error(
       `native kernels unavailable: ${nativeKernelsUnavailableReason()}. ` +
-        'Install oneDNN (apt-get install libdnnl-dev) and run `node native/build.mjs`.',
+        'Install oneDNN (apt-get install libdnnl-dev) and run `node addon/build.mjs`.',
     );
   }
   return kernels;

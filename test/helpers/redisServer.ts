@@ -1,7 +1,7 @@
 /**
  * A throwaway `redis-server` (Debian's package, installed by scripts/setup.sh) on a free loopback
  * port, without persistence. Free of vitest and of the CLI helpers, so the queue benchmark
- * (bench/queue.ts) starts its server with the same code as the queue tests.
+ * (bench/timing/queue.ts) starts its server with the same code as the queue tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { openDefaultBenchmark } from '../../report/archInfo.js';
+import { openDefaultNatsBenchTables } from '../../natsbench/tables.js';
 import {
   correlate, correlationCsv, parseIndexList, readIndexFile, requireTable, sampleArchitectures, sampleIndices, spaceSize, type CorrelationResult,
-} from '../../report/correlate.js';
+} from '../../study/correlate.js';
 import { spaceByName } from '../../spaces/index.js';
 import { renderCorrelateReport } from '../../report/correlateReport.js';
 import { DEFAULT_PROXIES, parseProxySelection, type SetProxyInfo } from '../../proxies/registry.js';
@@ -82,7 +82,7 @@ export function registerCorrelateCommand(program: Command): void {
       if (opts.sample === undefined) throw new InputError(`the ${opts.space} space has no benchmark indices: choose its architectures with --sample N`);
       if (opts.report !== undefined) throw new InputError(`--report plots proxies against benchmark accuracy, which the ${opts.space} space has none of: use --out`);
     }
-    const benchmark = definition.size === null ? null : requireTable(opts.space, openDefaultBenchmark(globals.dataDir));
+    const benchmark = definition.size === null ? null : requireTable(opts.space, openDefaultNatsBenchTables(globals.dataDir));
     const size = benchmark === null ? 0 : spaceSize(opts.space, benchmark);
     const archs = benchmark === null ? sampleArchitectures(definition, opts.sample!, opts.seed) : null;
     const indices = archs !== null ? [] : opts.sample !== undefined ? sampleIndices(opts.space, opts.sample, opts.seed, size)

@@ -1,10 +1,10 @@
 /**
  * `mfnas natsbench import --space tss|sss --from <folder or .tar> [--to DIR]`: a thin layer over
- * importNatsBench (src/natsbench/import/nats-import.ts).
+ * importNatsBench (src/natsbench/import/natsImport.ts).
  */
 import { Command } from 'commander';
 import { DATA_DIR_ENV } from '../../datasets/dataDir.js';
-import { importNatsBench, OFFICIAL_FOLDERS } from '../../natsbench/import/nats-import.js';
+import { importNatsBench, OFFICIAL_FOLDERS } from '../../natsbench/import/natsImport.js';
 import { parseSpaceName } from '../../spaces/index.js';
 import { InputError } from '../../util/errors.js';
 import { formatDuration, Progress } from '../../util/progress.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { openDefaultBenchmark } from '../../report/archInfo.js';
+import { openDefaultNatsBenchTables } from '../../natsbench/tables.js';
 import { searchOutputNames, writeSearchOutputs } from '../../report/searchReport.js';
 import { MFNAS_FIDELITIES, splitProxyItems } from '../../proxies/registry.js';
 import { parseQueueUrl } from '../../queue/connection.js';
@@ -158,7 +158,7 @@ export function registerSearchCommand(program: Command): void {
     if (opts.out !== undefined) {
       checkOutputDir(opts.out, '--out', searchOutputNames(Array.from({ length: opts.runs }, (_, r) => opts.seed + r)));
     }
-    const benchmark = openDefaultBenchmark(globals.dataDir);
+    const benchmark = openDefaultNatsBenchTables(globals.dataDir);
     const dataset = await resolveDatasetFlags(opts);
     // Counted in steps (mfnas, rea: step 0 scores the initial population) or, for random
     // search, in architectures sampled; a run stopped by --time-budget skips its remaining ones.

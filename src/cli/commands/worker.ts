@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { defaultWorkers } from '../../proxies/evaluators.js';
+import { defaultWorkers } from '../../proxies/poolEvaluator.js';
 import { InputError } from '../../util/errors.js';
 import { parseIntFlag, parseNumberFlag, plainText, type GlobalOptions } from '../options.js';
 
@@ -43,7 +43,7 @@ export function registerWorkerCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       try {
         // Loaded here: BullMQ takes half a second to import, which no other command should pay.
-        const { runQueueWorker } = await import('../../queue/worker.js');
+        const { runQueueWorker } = await import('../../queue/queueWorker.js');
         await runQueueWorker({
           queue: opts.queue, concurrency: opts.concurrency, dataDir: globals.dataDir, imageRoots: opts.imageRoot,
           lockSeconds: opts.lockSeconds, verbose: !!opts.verbose, signal: stop.signal,

@@ -4,7 +4,7 @@
  * which tfjs-wasm already does as fast, stays the '*' one.
  */
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_TFJS_KERNELS as K } from '../native/tfjsKernels.js';
+import { NATIVE_TFJS_KERNELS as K } from '../addon/tfjsKernels.js';
 import { addN, relu } from './generic.js';
 import { registerMfnasKernel } from './registry.js';
 

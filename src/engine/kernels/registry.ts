@@ -12,7 +12,7 @@
  * implementation from plain tfjs ops that every kernel has.
  *
  * These are not tfjs kernels (`tf.registerKernel`): those are the backend-level kernels that
- * mfnas replaces or adds underneath tfjs (../wasm/tfjsKernels.ts, ../native/tfjsKernels.ts), and
+ * mfnas replaces or adds underneath tfjs (../wasm/tfjsKernels.ts, ../addon/tfjsKernels.ts), and
  * that some of the implementations registered here call.
  */
 import type * as tf from '@tensorflow/tfjs';

@@ -5,10 +5,10 @@
  * that they can be restored (benchmarks compare both; tests check ours against a reference).
  */
 import * as tf from '@tensorflow/tfjs';
-import { makeConvGradKernels } from './conv_grad.js';
+import { makeConvGradKernels } from './convGrad.js';
 import { makeCastKernel, makeIdentityKernel } from './identity.js';
 
-export { conv2DBackpropFilterImpl, conv2DBackpropInputImpl } from './conv_grad.js';
+export { conv2DBackpropFilterImpl, conv2DBackpropInputImpl } from './convGrad.js';
 
 const built = new Map<string, tf.KernelConfig[]>();
 

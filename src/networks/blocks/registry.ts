@@ -30,3 +30,8 @@ export function kindOf(block: BlockSpec): BlockKind {
 }
 
 for (const kind of [convBnKind, bnReluKind, cellKind, reductionKind] as BlockKind[]) registerBlockKind(kind);
+
+/** The names of the registered kinds, builtins first. */
+export function blockKindNames(): string[] {
+  return [...KINDS.keys()];
+}
