@@ -12,7 +12,7 @@ import { linear as genericLinear } from '../src/engine/kernels/generic.js';
 import { kernels as nativeKernels } from './helpers/nativeKernels.js';
 
 const ALL: MfnasKernelName[] = [
-  'Conv2dTorchPad', 'ChannelMean', 'ChannelSum', 'ChannelAffine', 'AvgPool3x3ExcludePad', 'AvgPool2x2', 'GlobalAvgPool',
+  'Conv2dTorchPad', 'DepthwiseConv2dTorchPad', 'ChannelMean', 'ChannelSum', 'ChannelAffine', 'AvgPool3x3ExcludePad', 'AvgPool2x2', 'GlobalAvgPool',
   'BatchNormTrain', 'BatchNormEval', 'Add', 'AddN', 'Relu', 'Linear', 'SoftmaxCrossEntropyMean',
 ];
 

@@ -129,6 +129,63 @@ export function conv2d(x: V, w: V, stride: number, pad: number): V {
   return v;
 }
 
+/**
+ * Grouped Conv2d without bias (PyTorch `groups`), w [kh,kw,ci/groups,co], zero padding `pad` on
+ * every side; output channel o sees the input channels of group ⌊o/(co/groups)⌋. groups = ci = co
+ * is a depthwise convolution (w [kh,kw,1,c]).
+ */
+export function groupedConv2d(x: V, w: V, stride: number, pad: number, groups: number): V {
+  const [N, H, W, Ci] = x.shape;
+  const [kh, kw, cig, Co] = w.shape;
+  if (Ci % groups !== 0 || Co % groups !== 0 || cig !== Ci / groups) throw new Error('groupedConv2d channel mismatch');
+  const cog = Co / groups;
+  const Ho = Math.floor((H + 2 * pad - kh) / stride) + 1;
+  const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
+  const out = t64([N, Ho, Wo, Co]);
+  const xs = x.shape, os = out.shape, X = x.value.data, Wt = w.value.data, Y = out.data;
+  const widx = (a: number, b: number, c: number, o: number) => ((a * kw + b) * cig + c) * Co + o;
+  const visit = (f: (n: number, ho: number, wo: number, o: number, xi: number, wi: number) => void) => {
+    for (let n = 0; n < N; n++)
+      for (let ho = 0; ho < Ho; ho++)
+        for (let wo = 0; wo < Wo; wo++)
+          for (let o = 0; o < Co; o++) {
+            const c0 = Math.floor(o / cog) * cig;
+            for (let a = 0; a < kh; a++) {
+              const h = ho * stride - pad + a;
+              if (h < 0 || h >= H) continue;
+              for (let b = 0; b < kw; b++) {
+                const ww = wo * stride - pad + b;
+                if (ww < 0 || ww >= W) continue;
+                for (let c = 0; c < cig; c++) f(n, ho, wo, o, idx4(xs, n, h, ww, c0 + c), widx(a, b, c, o));
+              }
+            }
+          }
+  };
+  visit((n, ho, wo, o, xi, wi) => {
+    Y[idx4(os, n, ho, wo, o)] += X[xi] * Wt[wi];
+  });
+  const v = new V(out, [x, w]);
+  v.backward = () => {
+    const G = v.grad, GX = x.grad, GW = w.grad;
+    visit((n, ho, wo, o, xi, wi) => {
+      const g = G[idx4(os, n, ho, wo, o)];
+      GX[xi] += g * Wt[wi];
+      GW[wi] += g * X[xi];
+    });
+  };
+  return v;
+}
+
+/** `x` with another shape of the same size (same order of entries; the gradient flows back). */
+export function leafView(x: V, shape: number[]): V {
+  const out = t64(shape, x.value.data);
+  const v = new V(out, [x]);
+  v.backward = () => {
+    for (let i = 0; i < v.grad.length; i++) x.grad[i] += v.grad[i];
+  };
+  return v;
+}
+
 /** 3x3 stride-1 pad-1 average pool, divisor = number of in-image positions. */
 export function avgPool3x3(x: V): V {
   const [N, H, W, C] = x.shape;

@@ -56,6 +56,63 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride = 1, pad = 0): tf.
   return runKernel('Conv2dTorchPad', [x, w], { stride, pad });
 }
 
+function convOutSize(op: string, size: number, k: number, stride: number, pad: number): number {
+  const out = Math.floor((size + 2 * pad - k) / stride) + 1;
+  if (out < 1) throw new Error(`${op}: a ${k}-wide filter with stride ${stride} and pad ${pad} leaves no output on size ${size}`);
+  return out;
+}
+
+function checkConvAttrs(op: string, stride: number, pad: number): void {
+  if (!Number.isInteger(stride) || stride < 1) throw new Error(`${op}: stride ${stride} is not a positive integer`);
+  if (!Number.isInteger(pad) || pad < 0) throw new Error(`${op}: pad ${pad} is not a non-negative integer`);
+}
+
+/**
+ * Depthwise 2-D convolution without bias (PyTorch `Conv2d(C, C, k, stride, pad, groups=C)`):
+ * each channel convolved with its own filter. x [N,H,W,C], w [kh,kw,C,1] (PyTorch's [C,1,kh,kw]
+ * transposed), `pad` zeros on every side. Gradients for x and w on every engine (mfnas's own,
+ * see kernels/generic.ts: tfjs-wasm has no depthwise backprop kernels).
+ */
+export function depthwiseConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride = 1, pad = 0): tf.Tensor4D {
+  if (x.rank !== 4 || w.rank !== 4) throw new Error(`depthwiseConv2d: x and w must be rank 4, got ${x.rank} and ${w.rank}`);
+  const [, h, wd, c] = x.shape;
+  const [kh, kw, wc, m] = w.shape;
+  if (wc !== c || m !== 1) throw new Error(`depthwiseConv2d: filter [${w.shape.join(',')}] does not fit ${c} channels (expected [kh,kw,${c},1])`);
+  checkConvAttrs('depthwiseConv2d', stride, pad);
+  convOutSize('depthwiseConv2d', h, kh, stride, pad);
+  convOutSize('depthwiseConv2d', wd, kw, stride, pad);
+  return runKernel('DepthwiseConv2dTorchPad', [x, w], { stride, pad });
+}
+
+/**
+ * Grouped 2-D convolution without bias (PyTorch `Conv2d(Ci, Co, k, stride, pad, groups=g)`):
+ * x [N,H,W,Ci], w [kh,kw,Ci/g,Co]; output channels [j·Co/g, (j+1)·Co/g) see input channels
+ * [j·Ci/g, (j+1)·Ci/g) (PyTorch's weight [Co,Ci/g,kh,kw] transposed to [kh,kw,Ci/g,Co]).
+ * g = 1 is `conv2d`; g = Ci = Co is `depthwiseConv2d` (w reshaped, same memory order);
+ * otherwise the channels are split into g groups, each convolved by `conv2d` and the outputs
+ * concatenated (gradients through conv2d's, split's and concat's).
+ */
+export function groupedConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride = 1, pad = 0, groups = 1): tf.Tensor4D {
+  if (x.rank !== 4 || w.rank !== 4) throw new Error(`groupedConv2d: x and w must be rank 4, got ${x.rank} and ${w.rank}`);
+  const ci = x.shape[3];
+  const [kh, kw, cig, co] = w.shape;
+  if (!Number.isInteger(groups) || groups < 1 || ci % groups !== 0 || co % groups !== 0) {
+    throw new Error(`groupedConv2d: ${groups} groups do not divide ${ci} input and ${co} output channels`);
+  }
+  if (cig !== ci / groups) throw new Error(`groupedConv2d: filter [${w.shape.join(',')}] has ${cig} input channels per group, expected ${ci / groups}`);
+  checkConvAttrs('groupedConv2d', stride, pad);
+  convOutSize('groupedConv2d', x.shape[1], kh, stride, pad);
+  convOutSize('groupedConv2d', x.shape[2], kw, stride, pad);
+  if (groups === 1) return conv2d(x, w, stride, pad);
+  if (groups === ci && co === ci) return depthwiseConv2d(x, tf.reshape(w, [kh, kw, ci, 1]) as tf.Tensor4D, stride, pad);
+  const xs = tf.split(x, groups, 3) as tf.Tensor4D[];
+  const ws = tf.split(w, groups, 3) as tf.Tensor4D[];
+  const ys = xs.map((xg, j) => conv2d(xg, ws[j]!, stride, pad));
+  const y = tf.concat(ys, 3) as tf.Tensor4D;
+  tf.dispose([...xs, ...ws, ...ys]);
+  return y;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pooling
 

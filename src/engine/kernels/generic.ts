@@ -31,6 +31,65 @@ export const conv2dTorchPad: MfnasKernelConfig<'Conv2dTorchPad'> = {
   },
 };
 
+/**
+ * Depthwise convolution (groups = channels). The forward is tfjs's DepthwiseConv2dNative
+ * (XNNPACK on wasm). The gradient is mfnas's own, for every backend: tfjs-backend-wasm has no
+ * DepthwiseConv2dNativeBackpropInput/Filter kernels, so both input gradients are written as
+ * forward depthwise convolutions (plus reshapes, pads, slices, transposes and one sum over the
+ * batch), each a fixed sequence of deterministic kernels:
+ *
+ * dX = dwconv(dilate_s(dy), flip(w)), stride 1, padding kh-1-pad before (crop where negative);
+ *      dilate_s inserts s-1 zeros after every row/column of dy.
+ * dW = Σ_n dwconv(x as [1,H,W,N·C], dy as a [Ho,Wo,N·C,1] filter), dilation s, padding pad
+ *      before: one output [1,kh,kw,N·C] = per-image, per-channel filter gradients, then a sum
+ *      over the N images (tf.sum, a fixed order). Rows/columns of x that no window reaches are
+ *      cropped first.
+ */
+export const depthwiseConv2dTorchPad: MfnasKernelConfig<'DepthwiseConv2dTorchPad'> = {
+  name: 'DepthwiseConv2dTorchPad',
+  backend: '*',
+  forward: ([x, w], { stride, pad }) => tf.depthwiseConv2d(x, w, stride, torchPadding(w.shape, stride, pad)),
+  gradient: (dy, _saved, [x, w], { stride: s, pad }) =>
+    tf.tidy(() => [depthwiseGradInput(dy, w, x.shape, s, pad), depthwiseGradFilter(x, dy, w.shape, s, pad)]),
+};
+
+function depthwiseGradInput(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], s: number, pad: number): tf.Tensor4D {
+  const [n, h, wd, c] = xShape as [number, number, number, number];
+  const [kh, kw] = w.shape;
+  const [, ho, wo] = dy.shape;
+  let d: tf.Tensor4D = dy;
+  if (s > 1) {
+    const d6 = tf.pad(tf.reshape(dy, [n, ho, 1, wo, 1, c]), [[0, 0], [0, 0], [0, s - 1], [0, 0], [0, s - 1], [0, 0]]);
+    d = tf.reshape(d6, [n, ho * s, wo * s, c]) as tf.Tensor4D;
+  }
+  const lh = ho * s, lw = wo * s;
+  let top = kh - 1 - pad, left = kw - 1 - pad;
+  let bottom = h + kh - 1 - top - lh, right = wd + kw - 1 - left - lw;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+    const ct = Math.max(0, -top), cl = Math.max(0, -left), cb = Math.max(0, -bottom), cr = Math.max(0, -right);
+    d = tf.slice(d, [0, ct, cl, 0], [n, lh - ct - cb, lw - cl - cr, c]);
+    top = Math.max(0, top); left = Math.max(0, left); bottom = Math.max(0, bottom); right = Math.max(0, right);
+  }
+  const flipped = tf.reverse(w, [0, 1]) as tf.Tensor4D;
+  return tf.depthwiseConv2d(d, flipped, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+}
+
+function depthwiseGradFilter(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: readonly number[], s: number, pad: number): tf.Tensor4D {
+  const [n, h, wd, c] = x.shape;
+  const [kh, kw] = wShape as [number, number];
+  const [, ho, wo] = dy.shape;
+  // Padding after the input that the forward windows reach; negative = rows never read.
+  const pb = kh + (ho - 1) * s - h - pad;
+  const pr = kw + (wo - 1) * s - wd - pad;
+  let xs: tf.Tensor4D = x;
+  if (pb < 0 || pr < 0) xs = tf.slice(x, [0, 0, 0, 0], [n, h + Math.min(0, pb), wd + Math.min(0, pr), c]);
+  const [, hs, ws] = xs.shape;
+  const xT = tf.reshape(tf.transpose(xs, [1, 2, 0, 3]), [1, hs, ws, n * c]) as tf.Tensor4D;
+  const dyT = tf.reshape(tf.transpose(dy, [1, 2, 0, 3]), [ho, wo, n * c, 1]) as tf.Tensor4D;
+  const perImage = tf.depthwiseConv2d(xT, dyT, 1, [[0, 0], [pad, Math.max(0, pb)], [pad, Math.max(0, pr)], [0, 0]], 'NHWC', [s, s]);
+  return tf.reshape(tf.sum(tf.reshape(perImage, [kh, kw, n, c]), 2), [kh, kw, c, 1]) as tf.Tensor4D;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Per-channel helpers (wasm.ts has faster ones for the wasm backend)
 
@@ -240,7 +299,7 @@ export const softmaxCrossEntropyMean: MfnasKernelConfig<'SoftmaxCrossEntropyMean
 };
 
 for (const k of [
-  conv2dTorchPad, channelMean, channelSum, channelAffine, avgPool3x3ExcludePad, avgPool2x2, globalAvgPool,
+  conv2dTorchPad, depthwiseConv2dTorchPad, channelMean, channelSum, channelAffine, avgPool3x3ExcludePad, avgPool2x2, globalAvgPool,
   batchNormTrain, batchNormEval, add, addN, relu, linear, softmaxCrossEntropyMean,
 ] as MfnasKernelConfig[]) {
   registerMfnasKernel(k);

@@ -31,6 +31,11 @@ export type BatchStatsSink = (mean: Float32Array, variance: Float32Array) => voi
 export interface MfnasKernelSignatures {
   /** 2-D convolution with PyTorch's symmetric zero padding `pad`. */
   Conv2dTorchPad: { inputs: [x: tf.Tensor4D, filter: tf.Tensor4D]; attrs: { stride: number; pad: number }; output: tf.Tensor4D };
+  /**
+   * Depthwise 2-D convolution (PyTorch groups = channels, one filter per channel), x [N,H,W,C],
+   * filter [kh,kw,C,1], PyTorch's symmetric zero padding `pad`.
+   */
+  DepthwiseConv2dTorchPad: { inputs: [x: tf.Tensor4D, filter: tf.Tensor4D]; attrs: { stride: number; pad: number }; output: tf.Tensor4D };
   /** Per-channel mean over N,H,W: [N,H,W,C] → [C]. */
   ChannelMean: { inputs: [x: tf.Tensor4D]; attrs: Record<string, never>; output: tf.Tensor1D };
   /** Per-channel sum over N,H,W: [N,H,W,C] → [C]. */
