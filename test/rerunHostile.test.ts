@@ -90,7 +90,7 @@ describe('search --rerun checks result.json before any work', () => {
     ['an unknown proxy', (j) => { j.settings.proxy = 'nope'; }, /--rerun: settings\.proxy must be a proxy, a preset or ensemble\(a,b,\.\.\.\), got "nope"/],
     ['fidelities as text', (j) => { j.settings.fidelities = 'params'; }, /--rerun: settings\.fidelities must be a list of different proxies/],
     ['an unknown algorithm', (j) => { j.settings.algorithm = 'genetic'; }, /--rerun: settings\.algorithm must be mfnas, rea, random, got "genetic"/],
-    ['a space that is an object', (j) => { j.settings.space = { x: 1 }; }, /--rerun: settings\.space must be one of tss, sss, got \{"x":1\}/],
+    ['a space that is an object', (j) => { j.settings.space = { x: 1 }; }, /--rerun: settings\.space must be one of tss, sss, macro, got \{"x":1\}/],
     ['a dataset with escapes', (j) => { j.settings.dataset = '\u001b[2Jcifar10'; }, /--rerun: settings\.dataset must be .*, got "\\u001b\[2Jcifar10"/],
     ['skipBad as text', (j) => { j.settings.skipBad = 'yes'; }, /--rerun: settings\.skipBad must be true or false/],
     ['a huge screen', (j) => { j.settings.screen = { batches: 2, batch: 99999, resolution: null, confirm: 3 }; },

@@ -4,7 +4,7 @@ import { DEFAULT_IMAGE_SIZE, MAX_IMAGE_SIZE } from '../datasets/imageFolder/inde
 import { parseDatasetName, type Dataset, type DatasetName } from '../datasets/registry.js';
 import { resolveDataset } from '../datasets/resolve.js';
 import { Progress } from '../util/progress.js';
-import { parseSpaceName } from '../spaces/index.js';
+import { parseSpaceName, spaceNames } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
 import { boundProblem, integerBound, MAX_SEED, positiveBound, type NumberBound } from '../util/bounds.js';
 import { parseDecimal, parseDecimalInteger } from '../util/decimal.js';
@@ -23,8 +23,8 @@ export function plainText(flag: string, max: number, what: string): (text: strin
 }
 
 export const spaceOption = () =>
-  new Option('--space <space>', 'search space: tss (topology) or sss (size)').default('tss')
-    .argParser((t) => parseSpaceName(plainText('--space', 40, 'a search space: use tss or sss')(t)));
+  new Option('--space <space>', `search space: ${spaceNames().join(', ')}`).default('tss')
+    .argParser((t) => parseSpaceName(plainText('--space', 40, `a search space: use ${spaceNames().join(', ')}`)(t)));
 
 export const datasetOption = () =>
   new Option('--dataset <dataset>', 'cifar10, cifar100 or ImageNet16-120').default('cifar10')

@@ -11,7 +11,7 @@
  */
 import type { GraphEmitter, NodeRef } from '../networks/blocks/kind.js';
 import { kindOf } from '../networks/blocks/registry.js';
-import { networkBlocks, paramName, type BnSpec, type ConvSpec, type NetworkSpec } from '../networks/spec.js';
+import { convGroups, networkBlocks, paramName, type BnSpec, type ConvSpec, type NetworkSpec } from '../networks/spec.js';
 import type { ParamTensor } from '../networks/init.js';
 import type { TrainedNetwork } from '../networks/trained.js';
 import { DataError } from '../util/errors.js';
@@ -26,10 +26,15 @@ export type GraphNode =
   | { readonly op: 'input'; readonly name: string; readonly size: number }
   /** (x − mean) / std per channel. */
   | { readonly op: 'normalize'; readonly name: string; readonly input: NodeRef; readonly mean: readonly number[]; readonly std: readonly number[] }
-  /** No bias; weight HWIO [k, k, cin, cout]; symmetric zero padding `pad` (PyTorch). */
+  /**
+   * No bias; symmetric zero padding `pad` (PyTorch). `groups` as PyTorch's Conv2d: output
+   * channels [j·cout/g, (j+1)·cout/g) see input channels [j·cin/g, (j+1)·cin/g); weight HWIO
+   * [k, k, cin/groups, cout]. groups = cin = cout is a depthwise convolution (weight [k, k, 1, C]).
+   */
   | {
     readonly op: 'conv'; readonly name: string; readonly input: NodeRef;
     readonly k: number; readonly cin: number; readonly cout: number; readonly stride: number; readonly pad: number;
+    readonly groups: number;
     readonly weight: Float32Array;
   }
   /** Eval-mode batch norm: γ (x − running_mean) / √(running_var + eps) + β. */
@@ -91,9 +96,13 @@ class Builder implements GraphEmitter {
   }
 
   conv(c: ConvSpec, input: NodeRef): NodeRef {
+    const groups = convGroups(c);
+    if (!Number.isSafeInteger(groups) || groups < 1 || c.cin % groups !== 0 || c.cout % groups !== 0) {
+      throw new DataError(`convolution ${c.name} has ${groups} groups, which do not divide its ${c.cin} input and ${c.cout} output channels; the network spec is invalid`);
+    }
     return this.add({
-      op: 'conv', name: c.name, input, k: c.k, cin: c.cin, cout: c.cout, stride: c.stride, pad: c.pad,
-      weight: this.param(paramName(c, 'weight'), [c.k, c.k, c.cin, c.cout]),
+      op: 'conv', name: c.name, input, k: c.k, cin: c.cin, cout: c.cout, stride: c.stride, pad: c.pad, groups,
+      weight: this.param(paramName(c, 'weight'), [c.k, c.k, c.cin / groups, c.cout]),
     });
   }
 

@@ -9,6 +9,11 @@
  * - convolution: 'same' only where TensorFlow's 'same' is PyTorch's symmetric padding
  *   (stride 1, odd kernel, pad (k−1)/2); otherwise ZeroPadding2D + 'valid' (a 3×3 stride-2
  *   'same' convolution would pad 0 before and 1 after an even input);
+ * - depthwise convolution (groups = cin): DepthwiseConv2D with depth multiplier cout/cin, padded
+ *   as above; its kernel [k, k, cin, cout/cin] has the memory order of mfnas's [k, k, 1, cout]
+ *   (output channel c·m + j of both is filter j of input channel c), so the bytes are reused.
+ *   Other grouped convolutions (1 < groups < cin) are refused: tfjs-layers' Conv2D has no
+ *   `groups` argument (4.22), and no builtin space has them;
  * - avg_pool_3x3: AveragePooling2D 'same', which on every tfjs backend (cpu, webgl, wasm,
  *   tensorflow) divides by the number of in-image positions, i.e. count_include_pad=False;
  * - batch norm: BatchNormalization with the running statistics and epsilon 1e-5;
@@ -86,6 +91,12 @@ function layerFor(node: GraphNode): { layer: tf.layers.Layer; weights: tf.Tensor
  * Needs an initialised tfjs backend.
  */
 export function buildLayersModel(graph: ExportGraph, name = 'mfnas'): tf.LayersModel {
+  for (const node of graph.nodes) {
+    if (node.op === 'conv' && node.groups > 1 && node.groups !== node.cin) {
+      throw new InputError(`the convolution ${node.name} has ${node.groups} groups of ${node.cin / node.groups} channels: ` +
+        'a TensorFlow.js LayersModel holds no grouped convolution but a depthwise one (tfjs-layers\' Conv2D has no groups)');
+    }
+  }
   const out: Symbolic[] = [];
   const pending: Array<{ layer: tf.layers.Layer; weights: tf.Tensor[] }> = [];
   let input: Symbolic | null = null;
@@ -96,17 +107,25 @@ export function buildLayersModel(graph: ExportGraph, name = 'mfnas'): tf.LayersM
       continue;
     }
     if (node.op === 'conv') {
+      const depthwise = node.groups > 1;
       const symmetricSame = node.stride === 1 && node.k % 2 === 1 && 2 * node.pad === node.k - 1;
       let x = out[node.input];
       if (node.pad > 0 && !symmetricSame) {
         x = tf.layers.zeroPadding2d({ name: `${node.name}.pad`, padding: node.pad }).apply(x) as Symbolic;
       }
-      const layer = tf.layers.conv2d({
-        name: node.name, filters: node.cout, kernelSize: node.k, strides: node.stride,
-        padding: node.pad > 0 && symmetricSame ? 'same' : 'valid', useBias: false, kernelInitializer: 'zeros',
-      });
+      const padding = node.pad > 0 && symmetricSame ? 'same' : 'valid';
+      const layer = depthwise
+        ? tf.layers.depthwiseConv2d({
+          name: node.name, kernelSize: node.k, depthMultiplier: node.cout / node.cin, strides: node.stride,
+          padding, useBias: false, depthwiseInitializer: 'zeros',
+        })
+        : tf.layers.conv2d({
+          name: node.name, filters: node.cout, kernelSize: node.k, strides: node.stride,
+          padding, useBias: false, kernelInitializer: 'zeros',
+        });
       out.push(layer.apply(x) as Symbolic);
-      pending.push({ layer, weights: [tf.tensor4d(node.weight, [node.k, node.k, node.cin, node.cout])] });
+      const shape: [number, number, number, number] = depthwise ? [node.k, node.k, node.cin, node.cout / node.cin] : [node.k, node.k, node.cin, node.cout];
+      pending.push({ layer, weights: [tf.tensor4d(node.weight, shape)] });
       continue;
     }
     const made = layerFor(node)!;

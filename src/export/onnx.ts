@@ -4,7 +4,8 @@
  *
  * The model takes the same input as the LayersModel — NHWC float32 RGB [N, S, S, 3] pixels in
  * [0, 1], named `image` — and transposes it to NCHW for the ONNX operators; its output `logits`
- * is [N, classes]. Convolutions carry explicit symmetric pads (PyTorch semantics), the 3×3
+ * is [N, classes]. Convolutions carry explicit symmetric pads (PyTorch semantics) and their
+ * `group` (weights OIHW [cout, cin/group, k, k], as PyTorch's), the 3×3
  * average pool has count_include_pad = 0, batch norms use the running statistics.
  */
 import protobuf from 'protobufjs';
@@ -45,7 +46,7 @@ function rawFloats(values: ArrayLike<number>): Uint8Array {
   return bytes;
 }
 
-/** HWIO [k, k, cin, cout] → OIHW [cout, cin, k, k]. */
+/** HWIO [k, k, cin, cout] → OIHW [cout, cin, k, k] (`cin` per group for a grouped convolution). */
 function hwioToOihw(w: Float32Array, k: number, cin: number, cout: number): Float32Array {
   const out = new Float32Array(w.length);
   for (let y = 0; y < k; y++) {
@@ -91,10 +92,11 @@ function translate(graph: ExportGraph): OnnxGraphBuilder {
         return;
       }
       case 'conv': {
-        const w = b.constant(`${node.name}.weight`, [node.cout, node.cin, node.k, node.k], hwioToOihw(node.weight, node.k, node.cin, node.cout));
+        const cinPerGroup = node.cin / node.groups;
+        const w = b.constant(`${node.name}.weight`, [node.cout, cinPerGroup, node.k, node.k], hwioToOihw(node.weight, node.k, cinPerGroup, node.cout));
         names.push(b.node('Conv', node.name, [names[node.input], w], out, [
           ints('kernel_shape', [node.k, node.k]), ints('strides', [node.stride, node.stride]),
-          ints('pads', [node.pad, node.pad, node.pad, node.pad]), ints('dilations', [1, 1]), int('group', 1),
+          ints('pads', [node.pad, node.pad, node.pad, node.pad]), ints('dilations', [1, 1]), int('group', node.groups),
         ]));
         return;
       }

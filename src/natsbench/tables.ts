@@ -1,5 +1,6 @@
 /**
- * Typed, lazily loaded access to the NATS-Bench tables of a data directory
+ * Typed, lazily loaded access to the NATS-Bench tables of a data directory (and, through
+ * ./macroTable.ts, NAS-Bench-Macro's `<dataDir>/nas-bench-macro/nas-bench-macro_cifar10.json`)
  * (`<dataDir>/nats-bench/*.csv`, see ../shared/data/README.md):
  *
  *  - `nats-tss-test-accuracy-200ep.csv`: 15,625 rows in NATS-Bench index order; required
@@ -26,6 +27,7 @@ import { DataError, InputError, MfnasError, quoteInput } from '../util/errors.js
 import { formatTssCell, parseTssCell, TSS_SIZE } from '../spaces/tss/cell.js';
 import { formatSssChannels, parseSssChannels, sssFromIndex, SSS_SIZE } from '../spaces/sss/channels.js';
 import type { BenchmarkTables, BenchTable, SpaceName } from '../spaces/types.js';
+import { clearMacroTableCache, loadMacroTable, macroTablePath, type MacroTable } from './macroTable.js';
 
 export const NATS_BENCH_DIR = 'nats-bench';
 export const TSS_ACCURACY_FILE = 'nats-tss-test-accuracy-200ep.csv';
@@ -107,6 +109,8 @@ export interface NatsBenchTables extends BenchmarkTables {
   /** Loaded on first access; null if the file is absent. Throws DataError if malformed. */
   readonly tss: TssTable | null;
   readonly sss: SssTable | null;
+  /** NAS-Bench-Macro's table (`<dataDir>/nas-bench-macro/nas-bench-macro_cifar10.json`, ./macroTable.ts); null if absent. */
+  readonly macro: MacroTable | null;
 }
 
 /** Lazily opens the NATS-Bench tables under `<dataDir>/nats-bench/`. */
@@ -121,9 +125,12 @@ export function openNatsBenchTables(dataDir: string): NatsBenchTables {
     get sss() {
       return loadSssTable(path.join(natsDir, SSS_ACCURACY_FILE));
     },
+    get macro() {
+      return loadMacroTable(macroTablePath(dataDir));
+    },
     tableOf(space: SpaceName): BenchTable | null {
-      // NATS-Bench has tables for its two spaces only; other spaces bring their own.
-      return space === 'tss' ? this.tss : space === 'sss' ? this.sss : null;
+      // NATS-Bench's two spaces and NAS-Bench-Macro's (read by ./macroTable.ts); other spaces bring their own.
+      return space === 'tss' ? this.tss : space === 'sss' ? this.sss : space === 'macro' ? this.macro : null;
     },
   };
 }
@@ -300,6 +307,7 @@ const sssCache = new Map<string, { stamp: Stamp; table: SssTable }>();
 export function clearNatsBenchTablesCache(): void {
   tssCache.clear();
   sssCache.clear();
+  clearMacroTableCache();
 }
 
 /**

@@ -6,14 +6,16 @@
  * and official records: parameters = every conv/linear weight, linear bias and BN γ/β (dead
  * branches included — the benchmark trains them); FLOPs = multiply-accumulates of every conv
  * and the classifier plus the classifier's bias adds, per image, in millions. Pools are free.
+ * A grouped conv counts k²·(cin/groups)·cout per output position (a depthwise one C·k² — as
+ * NAS-Bench-Macro's table and PyTorch's usual counters do).
  */
-import { convOutSize, type LayerSpec } from './layers.js';
+import { convCinPerGroup, convOutSize, type LayerSpec } from './layers.js';
 import { networkLayers, type NetworkSpec } from './spec.js';
 
 export function layerParams(layer: LayerSpec): number {
   switch (layer.kind) {
     case 'conv':
-      return layer.k * layer.k * layer.cin * layer.cout;
+      return layer.k * layer.k * convCinPerGroup(layer) * layer.cout;
     case 'bn':
       return 2 * layer.c;
     case 'linear':
@@ -26,7 +28,7 @@ export function layerMacs(layer: LayerSpec): number {
   switch (layer.kind) {
     case 'conv': {
       const outSize = convOutSize(layer);
-      return layer.k * layer.k * layer.cin * layer.cout * outSize * outSize;
+      return layer.k * layer.k * convCinPerGroup(layer) * layer.cout * outSize * outSize;
     }
     case 'bn':
       return 0;

@@ -8,7 +8,7 @@
  * weights, and skipping dead branches changes nothing.
  */
 import { Rng } from '../util/rng.js';
-import { layerParamShapes, paramName, type LayerSpec } from './layers.js';
+import { convCinPerGroup, layerParamShapes, paramName, type LayerSpec } from './layers.js';
 import { networkLayers, type NetworkSpec } from './spec.js';
 
 export interface ParamTensor {
@@ -27,7 +27,7 @@ export function initLayer(layer: LayerSpec, seed: number): NetworkParams {
     if (layer.kind === 'bn') {
       if (name === paramName(layer, 'gamma')) data.fill(1);
     } else {
-      const fanIn = layer.kind === 'conv' ? layer.k * layer.k * layer.cin : layer.in;
+      const fanIn = layer.kind === 'conv' ? layer.k * layer.k * convCinPerGroup(layer) : layer.in;
       const bound = 1 / Math.sqrt(fanIn);
       rng.fillUniform(data, -bound, bound);
     }

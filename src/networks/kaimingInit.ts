@@ -10,7 +10,7 @@
  */
 import { Rng } from '../util/rng.js';
 import type { NetworkParams } from './init.js';
-import { layerParamShapes, paramName, type LayerSpec } from './layers.js';
+import { convCinPerGroup, layerParamShapes, paramName, type LayerSpec } from './layers.js';
 import { networkLayers, type NetworkSpec } from './spec.js';
 
 /** One layer's Kaiming-normal parameters. */
@@ -23,7 +23,7 @@ export function kaimingNormalLayer(layer: LayerSpec, seed: number): NetworkParam
     if (layer.kind === 'bn') {
       if (name === paramName(layer, 'gamma')) data.fill(1);
     } else if (!(layer.kind === 'linear' && name === paramName(layer, 'bias'))) {
-      const fanIn = layer.kind === 'conv' ? layer.k * layer.k * layer.cin : layer.in;
+      const fanIn = layer.kind === 'conv' ? layer.k * layer.k * convCinPerGroup(layer) : layer.in;
       const std = Math.sqrt(2 / fanIn);
       for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
     }

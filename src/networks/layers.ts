@@ -4,7 +4,11 @@
  * all follow from the layers alone, so a new block kind gets them without code of its own.
  */
 
-/** A convolution without bias; weights are [k, k, cin, cout] (TensorFlow.js HWIO). */
+/**
+ * A convolution without bias; weights are [k, k, cin/groups, cout] (TensorFlow.js HWIO; PyTorch's
+ * [cout, cin/groups, k, k] transposed). Output channels [j·cout/g, (j+1)·cout/g) see input
+ * channels [j·cin/g, (j+1)·cin/g); a depthwise conv is groups = cin = cout ([k, k, 1, C]).
+ */
 export interface ConvSpec {
   readonly kind: 'conv';
   readonly name: string;
@@ -16,6 +20,18 @@ export interface ConvSpec {
   readonly pad: number;
   /** Spatial size of the input (square). */
   readonly inSize: number;
+  /** Channel groups (PyTorch's `groups`); absent = 1. Divides cin and cout. */
+  readonly groups?: number;
+}
+
+/** A conv's channel groups (1 when absent). */
+export function convGroups(c: ConvSpec): number {
+  return c.groups ?? 1;
+}
+
+/** Input channels each filter sees: cin / groups (PyTorch's fan_in is k²·cin/groups). */
+export function convCinPerGroup(c: ConvSpec): number {
+  return c.cin / convGroups(c);
 }
 
 /** Affine batch norm (γ, β), training-mode statistics. */
@@ -59,6 +75,11 @@ export function convSpec(name: string, cin: number, cout: number, k: number, str
   return { kind: 'conv', name, cin, cout, k, stride, pad: (k - 1) >> 1, inSize };
 }
 
+/** A depthwise conv (groups = channels) of kernel k with "same" padding for odd k: weights [k, k, 1, channels]. */
+export function depthwiseConvSpec(name: string, channels: number, k: number, stride: number, inSize: number): ConvSpec {
+  return { kind: 'conv', name, cin: channels, cout: channels, k, stride, pad: (k - 1) >> 1, inSize, groups: channels };
+}
+
 export function bnSpec(name: string, c: number, size: number): BnSpec {
   return { kind: 'bn', name, c, size };
 }
@@ -72,7 +93,7 @@ export function convOutSize(c: ConvSpec): number {
 export function layerParamShapes(layer: LayerSpec): Array<[string, number[]]> {
   switch (layer.kind) {
     case 'conv':
-      return [[paramName(layer, 'weight'), [layer.k, layer.k, layer.cin, layer.cout]]];
+      return [[paramName(layer, 'weight'), [layer.k, layer.k, convCinPerGroup(layer), layer.cout]]];
     case 'bn':
       return [[paramName(layer, 'gamma'), [layer.c]], [paramName(layer, 'beta'), [layer.c]]];
     case 'linear':

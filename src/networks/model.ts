@@ -5,13 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  batchNormEval, batchNormTrain, conv2d, globalAvgPool, linear, relu, softmaxCrossEntropyMean,
+  batchNormEval, batchNormTrain, conv2d, globalAvgPool, groupedConv2d, linear, relu, softmaxCrossEntropyMean,
 } from '../engine/ops.js';
 import { gradients } from '../engine/gradients.js';
 import type { BlockSpec, ForwardLayers } from './blocks/kind.js';
 import { kindOf } from './blocks/registry.js';
 import type { NetworkParams } from './init.js';
-import { layerParamShapes, paramName, type BnSpec, type ConvSpec } from './layers.js';
+import { convGroups, layerParamShapes, paramName, type BnSpec, type ConvSpec } from './layers.js';
 import { networkBlocks, runLayers, type NetworkSpec } from './spec.js';
 
 export type TensorParams = Map<string, tf.Tensor>;
@@ -59,7 +59,13 @@ function forwardLayers(p: TensorParams, options: ForwardOptions): ForwardLayers 
   const { onRelu, onBatchStats } = options;
   return {
     skipDead: options.skipDead ?? false,
-    conv: (c: ConvSpec, x: tf.Tensor4D) => conv2d(x, param(p, paramName(c, 'weight')) as tf.Tensor4D, c.stride, c.pad),
+    conv(c: ConvSpec, x: tf.Tensor4D): tf.Tensor4D {
+      const w = param(p, paramName(c, 'weight')) as tf.Tensor4D;
+      // groups > 1: groupedConv2d (depthwise when groups = cin = cout, [k,k,1,C] reshaped to
+      // [k,k,C,1], same memory order); groups = 1 stays the plain conv2d.
+      const groups = convGroups(c);
+      return groups === 1 ? conv2d(x, w, c.stride, c.pad) : groupedConv2d(x, w, c.stride, c.pad, groups);
+    },
     bn(b: BnSpec, x: tf.Tensor4D): tf.Tensor4D {
       if (bnMode === 'none') return x;
       const gamma = param(p, paramName(b, 'gamma')) as tf.Tensor1D;

@@ -4,7 +4,7 @@
  * stand-ins, so no caller ever tests which space it has.
  */
 import { InputError } from '../util/errors.js';
-import type { BenchmarkTables, SpaceDefinition, SpaceDescription } from './types.js';
+import { checkIndexRange, type BenchmarkTables, type SpaceDefinition, type SpaceDescription } from './types.js';
 
 /**
  * A description completed into a definition: the one place where the optional parts get their
@@ -40,3 +40,23 @@ export function completeSpace<A>(d: SpaceDescription<A>): SpaceDefinition<A> {
   return definition;
 }
 
+
+/**
+ * The index and the list of a space whose architectures are numbered by arithmetic (a mixed-radix
+ * reading of the string): numbers 0..size-1 checked, and every architecture in number order.
+ */
+export function arithmeticIndex<A>(space: string, size: number, indexOf: (arch: A) => number, fromIndex: (index: number) => A): Pick<SpaceDescription<A>, 'index' | 'enumerate'> {
+  return {
+    index: {
+      size,
+      indexOf,
+      fromIndex(index) {
+        checkIndexRange(index, size, space);
+        return fromIndex(index);
+      },
+    },
+    *enumerate() {
+      for (let i = 0; i < size; i++) yield fromIndex(i);
+    },
+  };
+}

@@ -5,6 +5,7 @@
  */
 import { InputError, quoteInput } from '../util/errors.js';
 import { completeSpace } from './complete.js';
+import { macroDescription } from './macro/index.js';
 import { sssDescription } from './sss/index.js';
 import { tssDescription } from './tss/index.js';
 import { checkIndexRange, type SearchSpace, type SpaceDefinition, type SpaceDescription, type SpaceName } from './types.js';
@@ -12,6 +13,7 @@ import { checkIndexRange, type SearchSpace, type SpaceDefinition, type SpaceDesc
 export { completeSpace } from './complete.js';
 export { tss, tssDescription, tssSpace, type TssIndexSource } from './tss/index.js';
 export { sss, sssDescription, sssSpace } from './sss/index.js';
+export { macro, macroDescription } from './macro/index.js';
 export type {
   BenchmarkTables, BenchTable, BuiltinSpaceName, SearchSpace, SpaceDefinition, SpaceDescription, SpaceIndex, SpaceName,
 } from './types.js';
@@ -40,6 +42,7 @@ export function registerSpace<A>(description: SpaceDescription<A>): SpaceDefinit
 
 registerSpace(tssDescription(null));
 registerSpace(sssDescription);
+registerSpace(macroDescription);
 /** The spaces every mfnas process has: worker threads and queue workers know these alone. */
 const BUILTIN_SPACES: ReadonlySet<string> = new Set(registry.keys());
 

@@ -5,7 +5,7 @@
  * `--resume` continues from it. A second Ctrl-C exits at once (the last checkpoint stays whole).
  */
 import { Option, type Command } from 'commander';
-import { parseSpaceName } from '../../spaces/index.js';
+import { parseSpaceName, spaceNames } from '../../spaces/index.js';
 import { TRAIN_DEFAULTS } from '../../train/recipe.js';
 import { stoppedAt, train, TrainingInterrupted, type TrainResult } from '../../train/run.js';
 import { escapeUnprintable, oneLine } from '../../util/errors.js';
@@ -30,8 +30,8 @@ export function registerTrainCommand(program: Command): void {
   program
     .command('train')
     .description("train one architecture with NATS-Bench's recipe (SGD Nesterov, cosine learning rate, crop + flip)")
-    .addOption(new Option('--space <space>', 'search space: tss or sss (default tss)')
-      .argParser((t) => parseSpaceName(plainText('--space', 40, 'a search space: use tss or sss')(t))))
+    .addOption(new Option('--space <space>', `search space: ${spaceNames().join(', ')} (default tss)`)
+      .argParser((t) => parseSpaceName(plainText('--space', 40, `a search space: use ${spaceNames().join(', ')}`)(t))))
     .addOption(new Option('--arch <arch>', 'architecture string or NATS-Bench index').argParser(archText))
     .addOption(new Option('--dataset <name|DIR>', 'cifar10, cifar100, ImageNet16-120 or an image folder (default cifar10)')
       .argParser(plainText('--dataset', 4096, 'a dataset name or folder')))

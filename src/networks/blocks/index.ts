@@ -5,3 +5,5 @@ export * from './convBn.js';
 export * from './bnRelu.js';
 export * from './cell.js';
 export * from './reduction.js';
+export * from './invertedResidual.js';
+export * from './identityDownsample.js';

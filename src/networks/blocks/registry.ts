@@ -6,6 +6,8 @@ import { InputError } from '../../util/errors.js';
 import { bnReluKind } from './bnRelu.js';
 import { cellKind } from './cell.js';
 import { convBnKind } from './convBn.js';
+import { identityDownsampleKind } from './identityDownsample.js';
+import { invertedResidualKind } from './invertedResidual.js';
 import type { BlockKind, BlockSpec } from './kind.js';
 import { reductionKind } from './reduction.js';
 
@@ -29,7 +31,7 @@ export function kindOf(block: BlockSpec): BlockKind {
   return blockKind(block.kind);
 }
 
-for (const kind of [convBnKind, bnReluKind, cellKind, reductionKind] as BlockKind[]) registerBlockKind(kind);
+for (const kind of [convBnKind, bnReluKind, cellKind, reductionKind, invertedResidualKind, identityDownsampleKind] as BlockKind[]) registerBlockKind(kind);
 
 /** The names of the registered kinds, builtins first. */
 export function blockKindNames(): string[] {

@@ -2,8 +2,8 @@
  * The NATS-Bench size search space (SSS), MFNAS.md §1. Indices are arithmetic and every
  * configuration is its own class, so the space needs no table except for accuracies.
  */
-import { completeSpace } from '../complete.js';
-import { checkIndexRange, type SpaceDefinition, type SpaceDescription } from '../types.js';
+import { arithmeticIndex, completeSpace } from '../complete.js';
+import { type SpaceDefinition, type SpaceDescription } from '../types.js';
 import {
   checkChannels, crossoverSssChannels, formatSssChannels, mutateSssChannels, parseSssChannels, sampleSssChannels,
   sssFromIndex, sssIndexOf, SSS_SIZE, type SssChannels,
@@ -21,21 +21,11 @@ export const sssDescription: SpaceDescription<SssChannels> = {
   parse: parseSssChannels,
   format: formatSssChannels,
   validate: checkChannels,
-  index: {
-    size: SSS_SIZE,
-    indexOf: sssIndexOf,
-    fromIndex(index) {
-      checkIndexRange(index, SSS_SIZE, 'sss');
-      return sssFromIndex(index);
-    },
-  },
+  ...arithmeticIndex('sss', SSS_SIZE, sssIndexOf, sssFromIndex),
   // Every configuration is its own class: the generic canonical form (the string) and representative.
   sample: sampleSssChannels,
   mutate: mutateSssChannels,
   crossover: crossoverSssChannels,
-  *enumerate() {
-    for (let i = 0; i < SSS_SIZE; i++) yield sssFromIndex(i);
-  },
   networkSpec: (channels, dataset) => sssNetworkSpec(channels, dataset),
   drawing: channelBars,
 };
