@@ -13,63 +13,10 @@ import { initEngine } from '../src/engine/backend.js';
 import { mfnasKernelBackends } from '../src/engine/kernels/index.js';
 import { conv2d, depthwiseConv2d, groupedConv2d } from '../src/engine/ops.js';
 import * as R from './engineReference.js';
+import { checkLayer as checkLayerWith, rnd, toTf } from './helpers/layerCheck.js';
 
-const TOL = 1e-4;
-const FD_TOL = 1e-6;
-const VERBOSE = Boolean(process.env.MFNAS_TEST_VERBOSE);
-const log = (...a: unknown[]) => {
-  if (VERBOSE) console.log(...a);
-};
-
-function rnd(shape: number[], seed: number, lo = -1, hi = 1): R.T64 {
-  const t = R.randomT64(shape, seed, lo, hi);
-  t.data = t.data.map(Math.fround);
-  return t;
-}
-
-function toTf(t: R.T64): tf.Tensor {
-  return tf.tensor(Float32Array.from(t.data), t.shape, 'float32');
-}
-
-function sample(n: number, k: number): number[] {
-  if (n <= k) return Array.from({ length: n }, (_, i) => i);
-  const s = new Set<number>([0, n - 1]);
-  for (let i = 1; s.size < k; i++) s.add(Math.floor((i * 7919) % n));
-  return [...s];
-}
-
-/** Forward and every input gradient of `mine` against the reference `ref` (see engine.test.ts). */
-function checkLayer(inputs: R.T64[], ref: (vs: R.V[]) => R.V, mine: (ts: tf.Tensor[]) => tf.Tensor, seed: number, fdEntries = 200): void {
-  const leaves = inputs.map(R.leaf);
-  const out = ref(leaves);
-  const cot = rnd(out.shape, seed + 1000);
-  R.backprop(R.dot(out, cot));
-
-  const f = () => R.dot(ref(leaves), cot).value.data[0];
-  leaves.forEach((p, i) => {
-    const which = sample(p.value.data.length, fdEntries);
-    const e = R.relErr(which.map((j) => p.grad[j]), R.finiteDiff(f, p, which));
-    log(`  ref vs finite differences, input ${i}: ${e.toExponential(1)}`);
-    expect(e).toBeLessThan(FD_TOL);
-  });
-
-  tf.tidy(() => {
-    const ts = inputs.map(toTf);
-    const y = mine(ts);
-    expect(y.shape).toEqual(out.shape);
-    const ef = R.relErr(y.dataSync(), out.value.data);
-    log(`  ${tf.getBackend()} forward vs ref: ${ef.toExponential(1)}`);
-    expect(ef).toBeLessThan(TOL);
-    const r = toTf(cot);
-    const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(mine(xs), r)))(ts);
-    grads.forEach((g, i) => {
-      expect(g.shape).toEqual(inputs[i].shape);
-      const eg = R.relErr(g.dataSync(), leaves[i].grad);
-      log(`  ${tf.getBackend()} grad ${i} vs ref: ${eg.toExponential(1)}`);
-      expect(eg).toBeLessThan(TOL);
-    });
-  });
-}
+const checkLayer = (inputs: R.T64[], ref: (vs: R.V[]) => R.V, mine: (ts: tf.Tensor[]) => tf.Tensor, seed: number, fdEntries = 200) =>
+  checkLayerWith(inputs, ref, mine, seed, fdEntries);
 
 /** Output, dX and dW of `f(x, w)` under a fixed cotangent, as raw bits. */
 function bits(f: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, x: R.T64, w: R.T64, seed: number): Uint32Array[] {

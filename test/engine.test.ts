@@ -19,84 +19,11 @@ import {
   softmaxCrossEntropyMean,
 } from '../src/engine/ops.js';
 import * as R from './engineReference.js';
+import { all, checkLayer as checkLayerWith, FD_TOL, log, rnd, sample, TOL, toTf } from './helpers/layerCheck.js';
 
-const TOL = 1e-4;
-const FD_TOL = 1e-6;
-/** MFNAS_TEST_VERBOSE=1 prints the measured errors. */
-const VERBOSE = Boolean(process.env.MFNAS_TEST_VERBOSE);
-const log = (...a: unknown[]) => {
-  if (VERBOSE) console.log(...a);
-};
-
-/** Random float64 tensor whose values are exactly representable in float32. */
-function rnd(shape: number[], seed: number, lo = -1, hi = 1): R.T64 {
-  const t = R.randomT64(shape, seed, lo, hi);
-  t.data = t.data.map(Math.fround);
-  return t;
-}
-
-function toTf(t: R.T64): tf.Tensor {
-  return tf.tensor(Float32Array.from(t.data), t.shape, 'float32');
-}
-
-function all(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
-}
-
-/** A spread of up to k entry indices of a tensor of n entries (always includes 0 and n-1). */
-function sample(n: number, k: number): number[] {
-  if (n <= k) return all(n);
-  const s = new Set<number>([0, n - 1]);
-  for (let i = 1; s.size < k; i++) s.add(Math.floor((i * 7919) % n));
-  return [...s];
-}
-
-/**
- * Gradient check of a layer: `ref` builds the reference output from leaves, `mine` the tfjs one.
- * Compares forward, all input gradients (tfjs vs reference), and reference vs finite differences.
- */
-function checkLayer(
-  inputs: R.T64[],
-  ref: (vs: R.V[]) => R.V,
-  mine: (ts: tf.Tensor[]) => tf.Tensor,
-  seed: number,
-  fdEntries = 400,
-): void {
-  const leaves = inputs.map(R.leaf);
-  const out = ref(leaves);
-  const cot = rnd(out.shape, seed + 1000);
-  const loss = R.dot(out, cot);
-  R.backprop(loss);
-
-  // (1) reference analytic gradient vs finite differences
-  const f = () => R.dot(ref(leaves), cot).value.data[0];
-  leaves.forEach((p) => {
-    const which = sample(p.value.data.length, fdEntries);
-    const fd = R.finiteDiff(f, p, which);
-    const an = which.map((i) => p.grad[i]);
-    const e = R.relErr(an, fd);
-    log(`  ref vs finite differences, input ${leaves.indexOf(p)}: ${e.toExponential(1)}`);
-    expect(e).toBeLessThan(FD_TOL);
-  });
-
-  // (2) tfjs vs reference
-  tf.tidy(() => {
-    const ts = inputs.map(toTf);
-    const y = mine(ts);
-    expect(y.shape).toEqual(out.shape);
-    const ef = R.relErr(y.dataSync(), out.value.data);
-    log(`  ${tf.getBackend()} forward vs ref: ${ef.toExponential(1)}`);
-    expect(ef).toBeLessThan(TOL);
-    const r = toTf(cot);
-    const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(mine(xs), r)))(ts);
-    grads.forEach((g, i) => {
-      expect(g.shape).toEqual(inputs[i].shape);
-      const eg = R.relErr(g.dataSync(), leaves[i].grad);
-      log(`  ${tf.getBackend()} grad ${i} vs ref: ${eg.toExponential(1)}`);
-      expect(eg).toBeLessThan(TOL);
-    });
-  });
-}
+// The engine's own checks use the shared harness with 400 finite-difference entries per input.
+const checkLayer = (inputs: R.T64[], ref: (vs: R.V[]) => R.V, mine: (ts: tf.Tensor[]) => tf.Tensor, seed: number, fdEntries = 400) =>
+  checkLayerWith(inputs, ref, mine, seed, fdEntries);
 
 describe('engine selection', () => {
   it('MFNAS_ENGINE overrides the requested backend; invalid values are rejected', () => {
