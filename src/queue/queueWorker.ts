@@ -25,7 +25,7 @@ import { createProxyContext, type ProxyContext } from '../proxies/context.js';
 import { envThreads, PoolEvaluator } from '../proxies/poolEvaluator.js';
 import { defaultWorkers } from '../proxies/poolEvaluator.js';
 import { settingsKey } from '../storage/scoreCache.js';
-import { escapeUnprintable, InputError, isMfnasError, oneLine, quoteInput, quotePath } from '../util/errors.js';
+import { clipAtWord, escapeUnprintable, InputError, isMfnasError, oneLine, quoteInput, quotePath } from '../util/errors.js';
 import { checkReachable, ConnectionWatch, describeError, openRedis, parseQueueUrl, redact } from './connection.js';
 import {
   encodeScore, JobRefusal, JOB_SCHEMA, maxFolderImages, parseJob, QUEUE_NAME, REFUSED, workerIdentity,
@@ -166,7 +166,7 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<QueueWorker
     } catch (e) {
       if (folder) releaseFolder(folder.fingerprint);
       if (e instanceof JobRefusal || !isMfnasError(e)) throw e;
-      throw new JobRefusal(`it cannot read the job's data here (${clip(e.message, 240)})`);
+      throw new JobRefusal(`it cannot read the job's data here (${clipAtWord(oneLine(e.message, Number.MAX_SAFE_INTEGER), 240)})`);
     }
   }
 
@@ -349,14 +349,6 @@ async function folderUnderRoots(dir: string, roots: readonly string[]): Promise<
 function isInside(p: string, root: string): boolean {
   const rel = path.relative(root, p);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
-}
-
-/** One line of at most `max` characters, cut at a word boundary (an error's reason, quoted in ours). */
-function clip(message: string, max: number): string {
-  const flat = oneLine(message, Number.MAX_SAFE_INTEGER);
-  if (flat.length <= max) return flat;
-  const cut = flat.lastIndexOf(' ', max - 1);
-  return `${flat.slice(0, cut > max / 2 ? cut : max - 1)}…`;
 }
 
 function describeInput(d: ScoreJobData): string {

@@ -32,7 +32,7 @@ import { parseSpaceName } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
 import { checkOutputDir, writeFileAtomic } from '../util/atomicWrite.js';
 import { toCsv } from '../util/csv.js';
-import { DataError, escapeUnprintable, InputError, MfnasError, quoteInput, quotePath } from '../util/errors.js';
+import { clipAtWord, DataError, escapeUnprintable, InputError, MfnasError, quoteInput, quotePath } from '../util/errors.js';
 import {
   CHECKPOINT_FILE, checkpointPath, loadCheckpoint, METRICS_COLUMNS, METRICS_FILE, saveCheckpoint,
   type Checkpoint, type CheckpointState, type EpochMetrics, type RunSettings,
@@ -271,14 +271,6 @@ export function quoteDifference(a: string, b: string, max = 40): [string, string
   };
   const where = at === 0 ? '' : ` (from character ${at + 1})`;
   return [`${part(a)}${where}`, part(b)];
-}
-
-/** `text` cut to at most `max` characters at a word boundary, with "…" when cut. */
-export function clipAtWord(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max - 1);
-  const space = cut.search(/\s\S*$/);
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
 function preprocessOf(format: ImageFormat): Preprocess {

@@ -75,6 +75,14 @@ export function oneLine(message: string, max = MAX_ERROR_LINE): string {
   return `${flat.slice(0, end)}…`;
 }
 
+/** `text` cut to at most `max` characters at a word boundary, with "…" when cut. */
+export function clipAtWord(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.search(/\s\S*$/);
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
 /** The line the CLI prints for a user error (src/cli/program.ts). */
 export function errorLine(message: string): string {
   return `mfnas: ${oneLine(message, MAX_ERROR_LINE - 'mfnas: '.length)}\n`;
