@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DATA, startCli } from './helpers/cli.js';
+import { DATA, runCliWithin } from './helpers/cli.js';
+import { expectOneLineErrorInTime } from './helpers/oneLine.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mfnas-hostile-files-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -21,25 +22,9 @@ function fifo(name: string): string {
   return p;
 }
 
-/** Runs the CLI; a run still going after `deadlineMs` is killed and reported as a hang. */
-function runWithDeadline(args: string[], env: Record<string, string> = {}, deadlineMs = 60_000): Promise<{ code: number | null; stderr: string; hung: boolean }> {
-  const child = startCli(args, env);
-  let stderr = '';
-  child.stdout!.resume();
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  let hung = false;
-  const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, deadlineMs);
-  return new Promise((resolve) => child.once('close', (code) => { clearTimeout(timer); resolve({ code, stderr, hung }); }));
-}
-
-function expectRefused(r: { code: number | null; stderr: string; hung: boolean }, pattern: RegExp): void {
-  expect(r.hung).toBe(false);
-  expect(r.code).toBe(2);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
+/** Runs the CLI; a run still going after a minute is killed and reported as a hang. */
+const runWithDeadline = (args: string[], env: Record<string, string> = {}) => runCliWithin(args, 60_000, env);
+const expectRefused = expectOneLineErrorInTime;
 
 describe('files that are not what they claim', { timeout: 120_000 }, () => {
   it('correlate --indices-file naming a FIFO or /dev/zero: one line, no hang', async () => {

@@ -20,7 +20,8 @@ import { parseSssChannels, sssNetworkSpec } from '../src/spaces/sss/index.js';
 import { exportModel } from '../src/export/index.js';
 import { readDataFile } from '../src/datasets/files.js';
 import { DataError } from '../src/util/errors.js';
-import { REPO, startCli, type CliResult } from './helpers/cli.js';
+import { REPO, runCliWithin } from './helpers/cli.js';
+import { expectOneLineErrorInTime } from './helpers/oneLine.js';
 
 let tmp: string;
 let cacheDir: string;
@@ -64,26 +65,7 @@ async function dataError(p: Promise<unknown>): Promise<string> {
   return message;
 }
 
-/** The CLI run to completion, killed (and the test failed) if it takes longer than `ms`: a hang. */
-function runCliWithin(args: string[], ms: number, env: Record<string, string> = {}): Promise<CliResult & { hung: boolean }> {
-  const child = startCli(args, env);
-  let stdout = '', stderr = '', hung = false;
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, ms);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, hung }); });
-  });
-}
-
-function expectOneLine(r: CliResult & { hung: boolean }, pattern: RegExp): void {
-  expect(r.hung, 'the command hung').toBe(false);
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-  expect(r.stderr).toMatch(pattern);
-}
+const expectOneLine = expectOneLineErrorInTime;
 
 describe('files named like images that are not regular files', () => {
   it('a FIFO named f.png is a bad file, never opened: an error naming it, or skipped with skipBad', async () => {

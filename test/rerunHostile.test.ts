@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { search } from '../src/api/index.js';
 import { registerSearchCommand } from '../src/cli/commands/search.js';
 import { SEARCH_SETTING_BOUNDS } from '../src/search/settings.js';
-import { DATA, startCli } from './helpers/cli.js';
+import { DATA, runCliWithin } from './helpers/cli.js';
 import { runCommandsInProcess } from './helpers/inProcessCli.js';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mfnas-rerun-hostile-'));
@@ -116,14 +116,10 @@ describe('search --rerun checks result.json before any work', () => {
     const fifo = path.join(tmpRoot, 'result.json');
     execFileSync('mkfifo', [fifo]);
     // In a child: reading a FIFO without a writer would block this process's event loop for good.
-    const child = startCli(['search', '--data-dir', emptyDataDir, '--rerun', fifo]);
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    clearTimeout(timer);
-    expect(code, stderr).toBe(2);
-    expectOneLine(stderr, /--rerun: the search result .*result\.json" is a FIFO \(named pipe\), not a regular file/);
+    const r = await runCliWithin(['search', '--data-dir', emptyDataDir, '--rerun', fifo], 30_000);
+    expect(r.hung).toBe(false);
+    expect(r.code, r.stderr).toBe(2);
+    expectOneLine(r.stderr, /--rerun: the search result .*result\.json" is a FIFO \(named pipe\), not a regular file/);
   }, 60_000);
 });
 

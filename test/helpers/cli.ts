@@ -28,3 +28,16 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** `runCli` with a deadline: a run still going after `ms` is killed and reported as hung. */
+export function runCliWithin(args: string[], ms: number, env: Record<string, string> = {}): Promise<CliResult & { hung: boolean }> {
+  const child = startCli(args, env);
+  let stdout = '', stderr = '', hung = false;
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, ms);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, hung }); });
+  });
+}

@@ -8,6 +8,12 @@ export function expectOneLineError(r: { code: number | null; stderr: string }, m
   expect(r.stderr).toMatch(message);
 }
 
+/** `expectOneLineError` of a run made with a deadline (`runCliWithin`): it also must not have hung. */
+export function expectOneLineErrorInTime(r: { code: number | null; stderr: string; hung: boolean }, message: RegExp): void {
+  expect(r.hung, 'the command hung').toBe(false);
+  expectOneLineError(r, message);
+}
+
 /** The error `f` throws (null when it returns). */
 export function thrownBy(f: () => unknown): unknown {
   try {
