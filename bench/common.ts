@@ -33,9 +33,12 @@ export function torchAvailable(): boolean {
   return r.status === 0;
 }
 
-/** Forward+backward median seconds of the PyTorch reference on one TSS cell. */
-export function torchGradSeconds(arch: string, batch: number, threads: number, repeats = 3): number {
-  const script = fileURLToPath(new URL('./reference/nb201_torch.py', import.meta.url));
+/** The PyTorch reference network of each space the benchmarks compare with. */
+const TORCH_NETWORKS = { tss: 'nb201_torch.py', macro: 'macro_torch.py' } as const;
+
+/** Forward+backward median seconds of the PyTorch reference on one TSS cell or Macro network. */
+export function torchGradSeconds(arch: string, batch: number, threads: number, repeats = 3, space: keyof typeof TORCH_NETWORKS = 'tss'): number {
+  const script = fileURLToPath(new URL(`./reference/${TORCH_NETWORKS[space]}`, import.meta.url));
   const out = execFileSync(TORCH_PYTHON, [script, '--arch', arch, '--batch', String(batch),
     '--threads', String(threads), '--repeats', String(repeats)], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop()!).median;

@@ -59,7 +59,7 @@ export type { TrainedNetwork, Preprocess } from './networks/trained.js';
 
 // Training a found architecture with NATS-Bench's recipe (resumable).
 export {
-  train, loadTrainedNetwork, loadTrainedRun, TRAIN_DEFAULTS, type TrainedRun, type LoadTrainedOptions, type TrainOptions, type TrainResult, type TrainRecipe, type EpochMetrics, type RunSettings,
+  train, loadTrainedNetwork, loadTrainedRun, TRAIN_DEFAULTS, RECIPES, RECIPE_NAMES, type RecipeName, type RecipeDefinition, type TrainedRun, type LoadTrainedOptions, type TrainOptions, type TrainResult, type TrainRecipe, type EpochMetrics, type RunSettings,
 } from './train/index.js';
 
 // Whole-space score tables, locally or on queue workers (docs/distributed.md).

@@ -53,7 +53,7 @@ describe('engine selection', () => {
       // The key names oneDNN's version and the instruction set its kernels were chosen for.
       const { kernels } = tryLoadNativeKernels();
       expect(kernels!.cpuIsa).toMatch(/^(sse41|avx|avx2|avx2_vnni|avx512_\w+|isa\d+)$/);
-      expect(engineKey('native')).toBe(`native:3:tfjs-${tf.version_core}:onednn-${kernels!.dnnlVersion}:${kernels!.cpuIsa}`);
+      expect(engineKey('native')).toBe(`native:4:tfjs-${tf.version_core}:onednn-${kernels!.dnnlVersion}:${kernels!.cpuIsa}`);
     }
     if (info.backend === 'wasm') {
       expect(info.simd).toBe(true);

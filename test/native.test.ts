@@ -396,6 +396,38 @@ describe('native kernels: argument checking and caching', () => {
     expect(() => k.conv2d(x, f, y, { ...s, batch: 1.5 })).toThrow(RangeError);
     expect(() => k.relu(x, new Float32Array(31))).toThrow(RangeError);
     expect(() => k.setConvFormat('fast' as ConvFormat)).toThrow(RangeError);
+    // Groups must divide both channel counts; a grouped filter is [kh,kw,Ci/g,Co].
+    expect(() => k.conv2d(x, f, y, { ...s, groups: 2 })).toThrow(/groups must divide/);
+    const xg = new Float32Array(4 * 4 * 4), fg = new Float32Array(3 * 3 * 2 * 6), yg = new Float32Array(4 * 4 * 6);
+    expect(() => k.conv2d(xg, fg, yg, { ...s, inChannels: 4, outChannels: 6, groups: 2 })).not.toThrow();
+    expect(() => k.conv2d(xg, new Float32Array(3 * 3 * 4 * 6), yg, { ...s, inChannels: 4, outChannels: 6, groups: 2 })).toThrow(/expected 108/);
+    expect(() => k.raw.conv2d(x, f, y, 1, 4, 4, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 9 as never)).toThrow(/expected 16 or 17 arguments/);
+  });
+
+  it('a grouped convolution is each group convolved alone (forward, dX, dW)', () => {
+    const k = K();
+    const [n, h, ci, co, g, kk] = [3, 6, 6, 4, 2, 3];
+    const cig = ci / g, cog = co / g;
+    const gs: Conv2DShape = { batch: n, height: h, width: h, inChannels: ci, outChannels: co, kernel: kk, stride: 2, pad: 1, groups: g };
+    const [, oh, ow] = k.conv2dOutputShape(gs);
+    const x = randomArray(n * h * h * ci, 80), f = randomArray(kk * kk * cig * co, 81), dy = randomArray(n * oh * ow * co, 82);
+    const y = new Float32Array(n * oh * ow * co), dx = new Float32Array(x.length), df = new Float32Array(f.length);
+    k.conv2d(x, f, y, gs);
+    k.conv2dBackwardData(dy, f, dx, gs);
+    k.conv2dBackwardFilter(x, dy, df, gs);
+    // Channel slices [j·c/g, (j+1)·c/g) of an NHWC tensor with c channels.
+    const slice = (a: Float32Array, c: number, per: number, j: number) => Float32Array.from({ length: (a.length / c) * per }, (_, i) => a[Math.floor(i / per) * c + j * per + (i % per)]);
+    for (let j = 0; j < g; j++) {
+      const one: Conv2DShape = { ...gs, inChannels: cig, outChannels: cog, groups: 1 };
+      const xj = slice(x, ci, cig, j), fj = slice(f, co, cog, j), dyj = slice(dy, co, cog, j);
+      const yj = new Float32Array(n * oh * ow * cog), dxj = new Float32Array(xj.length), dfj = new Float32Array(fj.length);
+      k.conv2d(xj, fj, yj, one);
+      k.conv2dBackwardData(dyj, fj, dxj, one);
+      k.conv2dBackwardFilter(xj, dyj, dfj, one);
+      expect(maxRelError(slice(y, co, cog, j), Float64Array.from(yj))).toBeLessThan(1e-6);
+      expect(maxRelError(slice(dx, ci, cig, j), Float64Array.from(dxj))).toBeLessThan(1e-6);
+      expect(maxRelError(slice(df, co, cog, j), Float64Array.from(dfj))).toBeLessThan(1e-6);
+    }
   });
 
   it('reuses cached primitives for repeated shapes', () => {
@@ -405,7 +437,7 @@ describe('native kernels: argument checking and caching', () => {
     const n = k.cacheSize();
     for (let i = 0; i < 5; i++) k.conv2d(x, f, y, s);
     expect(k.cacheSize()).toBe(n);
-    expect(k.describeCache()).toMatch(/conv0\/m\d:4,4,2,3,3,3,1,1,1,1,1,1,n=1 /);
+    expect(k.describeCache()).toMatch(/conv0\/m\d\/g1:4,4,2,3,3,3,1,1,1,1,1,1,n=1 /);
     k.clearCache();
     expect(k.cacheSize()).toBe(0);
     k.conv2d(x, f, y, s);

@@ -32,6 +32,9 @@ const SHAPES: Array<[string, Conv2DShape]> = [
   ['8x8x64 3x3', { batch: 128, height: 8, width: 8, inChannels: 64, outChannels: 64, kernel: 3, pad: 1 }],
   ['32x32x16->32 3x3 stride 2', { batch: 128, height: 32, width: 32, inChannels: 16, outChannels: 32, kernel: 3, stride: 2, pad: 1 }],
   ['16x16x32->64 3x3 stride 2, batch 100', { batch: 100, height: 16, width: 16, inChannels: 32, outChannels: 64, kernel: 3, stride: 2, pad: 1 }],
+  // NAS-Bench-Macro's depthwise layers (groups = channels).
+  ['16x16x192 5x5 depthwise stride 2', { batch: 128, height: 16, width: 16, inChannels: 192, outChannels: 192, kernel: 5, stride: 2, pad: 2, groups: 192 }],
+  ['8x8x384 3x3 depthwise, batch 100', { batch: 100, height: 8, width: 8, inChannels: 384, outChannels: 384, kernel: 3, pad: 1, groups: 384 }],
 ];
 
 interface Inputs { x: Float32Array; f: Float32Array; dy: Float32Array; gamma: Float32Array; beta: Float32Array; bnDy: Float32Array }
@@ -42,7 +45,7 @@ function inputsFor(s: Conv2DShape, seed: number): Inputs {
   const xLen = s.batch * s.height * s.width * s.inChannels;
   return {
     x: randomArray(xLen, seed),
-    f: randomArray(kk * s.inChannels * s.outChannels, seed + 1),
+    f: randomArray((kk * s.inChannels * s.outChannels) / (s.groups ?? 1), seed + 1),
     dy: randomArray(prod(k.conv2dOutputShape(s)), seed + 2),
     gamma: randomArray(s.inChannels, seed + 3).map((v) => v + 1.5),
     beta: randomArray(s.inChannels, seed + 4),

@@ -19,7 +19,7 @@ import { initNetwork } from '../src/networks/index.js';
 import { buildNetworkSpec } from '../src/spaces/network.js';
 import { paramName } from '../src/networks/spec.js';
 import {
-  CHECKPOINT_FILE, learningRate, loadCheckpoint, loadTrainedNetwork, METRICS_COLUMNS, sgdNesterovStep, train,
+  CHECKPOINT_FILE, learningRate, loadCheckpoint, loadTrainedNetwork, METRICS_COLUMNS, RECIPES, recipeLearningRate, sgdNesterovStep, sgdStep, train,
   updateRunningStats, type TrainOptions,
 } from '../src/train/index.js';
 import { predict } from '../src/export/predict.js';
@@ -108,6 +108,78 @@ print(json.dumps(p.detach().tolist()))
     expect(learningRate(0.1, 5, 10)).toBeCloseTo(0.05, 12);
     expect(learningRate(0.1, 9, 10)).toBeCloseTo(0.05 * (1 + Math.cos((Math.PI * 9) / 10)), 12);
   });
+});
+
+describe("NAS-Bench-Macro's recipe: plain momentum, the cosine one epoch ahead", () => {
+  const rng = new Rng(11);
+  const n = 40;
+  const p0 = rng.fillUniform(new Float32Array(n), -1, 1);
+  const grads = [0, 1, 2, 3].map(() => rng.fillUniform(new Float32Array(n), -1, 1));
+  const s = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: false };
+  const ours = () => {
+    const p = p0.slice();
+    const buf = new Float32Array(n);
+    grads.forEach((g, i) => sgdStep(p, g, buf, s, i === 0));
+    return p;
+  };
+
+  it('is torch.optim.SGD without Nesterov, computed in double precision', () => {
+    const p = Array.from(p0);
+    const buf: number[] = [];
+    for (const g of grads) {
+      for (let i = 0; i < n; i++) {
+        const d = g[i] + s.weightDecay * p[i];
+        buf[i] = buf[i] === undefined ? d : s.momentum * buf[i] + d;
+        p[i] -= s.lr * buf[i];
+      }
+    }
+    const got = ours();
+    for (let i = 0; i < n; i++) expect(Math.abs(got[i] - p[i])).toBeLessThan(1e-6);
+    // Not the Nesterov step: the two differ after the first step already.
+    const nesterov = p0.slice();
+    sgdNesterovStep(nesterov, grads[0], new Float32Array(n), s, true);
+    const plain = p0.slice();
+    sgdStep(plain, grads[0], new Float32Array(n), s, true);
+    expect(plain[0]).toBeCloseTo(p0[0] - 0.1 * (grads[0][0] + 5e-4 * p0[0]), 6);
+    expect(plain[0]).not.toBe(nesterov[0]);
+  });
+
+  it.runIf(hasTorch)('matches torch.optim.SGD(nesterov=False) in float32', async () => {
+    const want: number[] = await python(`
+import json, sys, torch
+a = json.load(sys.stdin)
+p = torch.nn.Parameter(torch.tensor(a['p'], dtype=torch.float32))
+opt = torch.optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=5e-4)
+for g in a['grads']:
+    p.grad = torch.tensor(g, dtype=torch.float32)
+    opt.step()
+print(json.dumps(p.detach().tolist()))
+`, { p: Array.from(p0), grads: grads.map((g) => Array.from(g)) });
+    const got = ours();
+    for (let i = 0; i < n; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(2 * 2 ** -23 * Math.max(1, Math.abs(want[i])));
+  }, 60_000);
+
+  it.runIf(hasTorch)("steps the cosine as the authors' loop does on PyTorch: scheduler.step() before each epoch", async () => {
+    const want: number[] = await python(`
+import json, sys, warnings, torch
+warnings.simplefilter('ignore')
+p = torch.nn.Parameter(torch.zeros(1))
+opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, float(50))
+lrs = []
+for epoch in range(50):
+    sched.step()
+    lrs.append(opt.param_groups[0]['lr'])
+print(json.dumps(lrs))
+`, {});
+    const r = RECIPES['nas-bench-macro'];
+    expect(r.defaults.epochs).toBe(50);
+    const got = want.map((_, e) => recipeLearningRate(r, 0.1, e, 50));
+    for (let e = 0; e < 50; e++) expect(Math.abs(got[e] - want[e])).toBeLessThan(1e-12);
+    expect(got[49]).toBe(0);
+    // NATS-Bench's starts at the full rate.
+    expect(recipeLearningRate(RECIPES['nats-bench'], 0.1, 0, 50)).toBe(0.1);
+  }, 60_000);
 });
 
 describe('batch-norm running statistics', () => {

@@ -46,15 +46,20 @@ void check_status(napi_env env, napi_status st, const char* what) {
 
 struct Args {
   napi_env env;
-  napi_value argv[16];
-  size_t argc = 16;
+  static constexpr size_t kMaxArgs = 17;
+  napi_value argv[kMaxArgs];
+  size_t argc = kMaxArgs;
   const char* fn;
 
-  Args(napi_env e, napi_callback_info info, const char* name, size_t expected) : env(e), fn(name) {
+  // Between `expected` and `at_most` (default: exactly `expected`) arguments.
+  Args(napi_env e, napi_callback_info info, const char* name, size_t expected, size_t at_most = 0)
+      : env(e), fn(name) {
+    if (at_most < expected) at_most = expected;
     check_status(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
-    if (argc != expected)
-      throw_type(env, std::string(fn) + ": expected " + std::to_string(expected) + " arguments, got " +
-                          std::to_string(argc));
+    if (argc < expected || argc > at_most)
+      throw_type(env, std::string(fn) + ": expected " + std::to_string(expected) +
+                          (at_most > expected ? " or " + std::to_string(at_most) : std::string()) +
+                          " arguments, got " + std::to_string(argc));
   }
 
   std::string where(size_t i, const char* name) const {
@@ -173,6 +178,9 @@ mfnas::ConvShape conv_shape(const Args& a, size_t first) {
   s.pb = a.i64(first + 10, "padBottom", 0);
   s.pl = a.i64(first + 11, "padLeft", 0);
   s.pr = a.i64(first + 12, "padRight", 0);
+  s.g = a.argc > first + 13 ? a.i64(first + 13, "groups", 1) : 1;
+  if (s.ci % s.g != 0 || s.co % s.g != 0)
+    throw_range(a.env, std::string(a.fn) + ": groups must divide the input and output channels");
   if (s.pt >= s.kh || s.pb >= s.kh || s.pl >= s.kw || s.pr >= s.kw)
     throw_range(a.env, std::string(a.fn) + ": padding must be smaller than the kernel");
   if (s.h + s.pt + s.pb < s.kh || s.w + s.pl + s.pr < s.kw)
@@ -204,12 +212,12 @@ mfnas::PoolShape pool_shape(const Args& a, size_t first) {
 
 size_t in_len(const mfnas::ConvShape& s) { return (size_t)(s.n * s.h * s.w * s.ci); }
 size_t out_len(const mfnas::ConvShape& s) { return (size_t)(s.n * s.oh() * s.ow() * s.co); }
-size_t wei_len(const mfnas::ConvShape& s) { return (size_t)(s.kh * s.kw * s.ci * s.co); }
+size_t wei_len(const mfnas::ConvShape& s) { return (size_t)s.wei_len(); }
 
-// conv2d(x, w, y, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr)
+// conv2d(x, w, y, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr[, groups])
 napi_value Conv2d(napi_env env, napi_callback_info info) {
   return guard(env, "conv2d", [&]() -> napi_value {
-    Args a(env, info, "conv2d", 16);
+    Args a(env, info, "conv2d", 16, 17);
     auto s = conv_shape(a, 3);
     View x = a.f32(0, "x", in_len(s)), w = a.f32(1, "filter", wei_len(s)), y = a.f32(2, "y", out_len(s));
     no_overlap(env, a.fn, y, x);
@@ -219,10 +227,10 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   });
 }
 
-// conv2dBackwardData(dy, w, dx, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr)
+// conv2dBackwardData(dy, w, dx, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr[, groups])
 napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
   return guard(env, "conv2dBackwardData", [&]() -> napi_value {
-    Args a(env, info, "conv2dBackwardData", 16);
+    Args a(env, info, "conv2dBackwardData", 16, 17);
     auto s = conv_shape(a, 3);
     View dy = a.f32(0, "dy", out_len(s)), w = a.f32(1, "filter", wei_len(s)), dx = a.f32(2, "dx", in_len(s));
     no_overlap(env, a.fn, dx, dy);
@@ -232,10 +240,10 @@ napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
   });
 }
 
-// conv2dBackwardFilter(x, dy, dw, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr)
+// conv2dBackwardFilter(x, dy, dw, n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr[, groups])
 napi_value Conv2dBackwardFilter(napi_env env, napi_callback_info info) {
   return guard(env, "conv2dBackwardFilter", [&]() -> napi_value {
-    Args a(env, info, "conv2dBackwardFilter", 16);
+    Args a(env, info, "conv2dBackwardFilter", 16, 17);
     auto s = conv_shape(a, 3);
     View x = a.f32(0, "x", in_len(s)), dy = a.f32(1, "dy", out_len(s)), dw = a.f32(2, "dw", wei_len(s));
     no_overlap(env, a.fn, dw, x);
@@ -458,7 +466,7 @@ NAPI_MODULE_INIT() {
   napi_create_string_utf8(env, mfnas::cpu_isa_string().c_str(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, exports, "cpuIsa", v);
   // Must match ADDON_ABI in src/engine/addon/binding.ts.
-  napi_create_uint32(env, 5, &v);
+  napi_create_uint32(env, 6, &v);
   napi_set_named_property(env, exports, "abiVersion", v);
   return exports;
 }

@@ -444,13 +444,14 @@ void validate(const ConvShape& s) {
   check(s.pt < s.kh && s.pb < s.kh && s.pl < s.kw && s.pr < s.kw,
         "conv2d: padding must be smaller than the kernel");
   check(s.h + s.pt + s.pb >= s.kh && s.w + s.pl + s.pr >= s.kw, "conv2d: kernel larger than padded input");
+  check(s.g >= 1 && s.ci % s.g == 0 && s.co % s.g == 0, "conv2d: groups must divide the input and output channels");
 }
 
 // Shape key without the batch size (it follows as the chunk size).
 std::string conv_key(const ConvShape& s, int dir, int mode) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "conv%d/m%d:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,n=", dir,
-                mode, (long long)s.h, (long long)s.w, (long long)s.ci, (long long)s.co, (long long)s.kh,
+  std::snprintf(buf, sizeof buf, "conv%d/m%d/g%lld:%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,n=", dir,
+                mode, (long long)s.g, (long long)s.h, (long long)s.w, (long long)s.ci, (long long)s.co, (long long)s.kh,
                 (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.pt, (long long)s.pb,
                 (long long)s.pl, (long long)s.pr);
   return buf;
@@ -471,14 +472,18 @@ std::shared_ptr<Op> make_conv(Ctx& c, const ConvShape& s, int dir, int mode) {
   // NHWC strides of the full (uncropped) source, logical dims N,C,H,W.
   memory::desc src_user({s.n, s.ci, hc, wc}, dt::f32,
                         memory::dims{s.h * s.w * s.ci, 1, s.w * s.ci, s.ci});
-  memory::desc wei_user({s.co, s.ci, s.kh, s.kw}, dt::f32, tag::hwio);
+  // The filter [kh, kw, ci/g, co]; grouped, oneDNN's logical dims are (g, co/g, ci/g, kh, kw).
+  const int64_t cig = s.ci / s.g, cog = s.co / s.g;
+  const memory::dims wei_dims = s.g == 1 ? memory::dims{s.co, s.ci, s.kh, s.kw} : memory::dims{s.g, cog, cig, s.kh, s.kw};
+  memory::desc wei_user = s.g == 1 ? memory::desc(wei_dims, dt::f32, tag::hwio)
+                                   : memory::desc(wei_dims, dt::f32, memory::dims{cog, 1, s.co, s.kw * cig * s.co, cig * s.co});
   memory::desc dst_user({s.n, s.co, oh, ow}, dt::f32, tag::nhwc);
 
   const bool blocked = mode == kConvBlocked;
   memory::desc src_any = blocked ? memory::desc({s.n, s.ci, hc, wc}, dt::f32, tag::any) : src_user;
   // Weights are small: always let the primitive pick their format (with a
   // plain HWIO filter oneDNN 2.6 falls back to its slow gemm convolution).
-  memory::desc wei_any = memory::desc({s.co, s.ci, s.kh, s.kw}, dt::f32, tag::any);
+  memory::desc wei_any = memory::desc(wei_dims, dt::f32, tag::any);
   memory::desc dst_any = blocked ? memory::desc({s.n, s.co, oh, ow}, dt::f32, tag::any) : dst_user;
 
   auto attr = user_scratch_attr();
@@ -567,7 +572,7 @@ void conv_run(const ConvShape& s, int dir, const float* a, const float* b, float
             },
             ops);
   const int64_t in_img = s.h * s.w * s.ci, out_img = s.oh() * s.ow() * s.co;
-  const int64_t wsize = s.kh * s.kw * s.ci * s.co;
+  const int64_t wsize = s.wei_len();
   if (dir == kBwdWeights && ch.count > 1) c.partials.resize((size_t)((ch.count - 1) * wsize));
   float* partials = c.partials.data();
   for_chunks(ch.count, slots, [&](int64_t k, int slot) {

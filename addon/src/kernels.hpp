@@ -22,8 +22,12 @@ namespace mfnas {
 // Padding is explicit per side (top, bottom, left, right) as in TensorFlow.js
 // ('same' padding may be asymmetric); PyTorch's symmetric `padding=p` is
 // pt = pb = pl = pr = p. Output size: floor((h + pt + pb - kh) / sh) + 1.
+// Groups g (PyTorch's `groups`): output channels [j·co/g, (j+1)·co/g) see input channels
+// [j·ci/g, (j+1)·ci/g); the filter is [kh, kw, ci/g, co] (g = ci = co: depthwise, [kh, kw, c, 1]).
 struct ConvShape {
   int64_t n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr;
+  int64_t g = 1;
+  int64_t wei_len() const { return kh * kw * (ci / g) * co; }
   int64_t oh() const { return (h + pt + pb - kh) / sh + 1; }
   int64_t ow() const { return (w + pl + pr - kw) / sw + 1; }
 };

@@ -1,11 +1,12 @@
 /**
  * npm run bench:grad — one forward + backward (loss and every conv/linear weight gradient) of
- * the "typical" and "all-conv" TSS networks of ENGINE-NOTES.md on CIFAR-10-shaped input, at
+ * the "typical" and "all-conv" TSS networks of ENGINE-NOTES.md and of NAS-Bench-Macro's best
+ * network 22212220 ("macro-best": depthwise inverted residuals) on CIFAR-10-shaped input, at
  * batch 64 and 128, for each mfnas engine and — in the same run, when /usr/bin/python3 has
  * torch — PyTorch 1.13 on the same architecture, batch and thread count. Medians of 3 after a
  * warm-up; ratios are mfnas / PyTorch (below 1 = mfnas faster).
  *
- * Flags: --batches 64,128  --archs typical,all-conv  --engines wasm,native  --threads 1,2
+ * Flags: --batches 64,128  --archs typical,all-conv,macro-best  --engines wasm,native  --threads 1,2
  *        --repeats 3   (wasm is single-threaded: it runs only at 1 thread)
  */
 import * as tf from '@tensorflow/tfjs';
@@ -22,13 +23,18 @@ import { ALL_CONV, TYPICAL, printTable, timeIt, torchAvailable, torchGradSeconds
 const { values } = parseArgs({
   options: {
     batches: { type: 'string', default: '64,128' },
-    archs: { type: 'string', default: 'typical,all-conv' },
+    archs: { type: 'string', default: 'typical,all-conv,macro-best' },
     engines: { type: 'string', default: 'wasm,native' },
     threads: { type: 'string', default: '1,2' },
     repeats: { type: 'string', default: '3' },
   },
 });
-const ARCHS: Record<string, string> = { typical: TYPICAL, 'all-conv': ALL_CONV };
+const ARCHS: Record<string, { space: 'tss' | 'macro'; arch: string }> = {
+  typical: { space: 'tss', arch: TYPICAL },
+  'all-conv': { space: 'tss', arch: ALL_CONV },
+  'macro-best': { space: 'macro', arch: '22212220' },
+};
+for (const a of values.archs!.split(',')) if (!ARCHS[a]) throw new Error(`--archs: unknown network ${a} (known: ${Object.keys(ARCHS).join(', ')})`);
 const batches = values.batches!.split(',').map(Number);
 const archs = values.archs!.split(',');
 const threadCounts = values.threads!.split(',').map(Number);
@@ -39,10 +45,10 @@ if (!native.kernels) console.log(`native engine not measured: ${native.reason}`)
 const withTorch = torchAvailable();
 if (!withTorch) console.log('PyTorch not measured: /usr/bin/python3 has no torch (apt-get install python3-torch)');
 
-async function oursSeconds(engine: string, threads: number, arch: string, batch: number): Promise<number> {
+async function oursSeconds(engine: string, threads: number, { space, arch }: { space: 'tss' | 'macro'; arch: string }, batch: number): Promise<number> {
   await initEngine({ backend: engine as 'wasm' | 'native' });
   if (engine === 'native') native.kernels!.setThreads(threads);
-  const spec = buildNetworkSpec('tss', arch, 'cifar10');
+  const spec = buildNetworkSpec(space, arch, 'cifar10');
   const params = toTensorParams(initNetwork(spec, 0));
   const rng = new Rng(1);
   const x = tf.tensor4d(Float32Array.from({ length: batch * 32 * 32 * 3 }, () => rng.normal()), [batch, 32, 32, 3]);
@@ -57,10 +63,10 @@ const rows: Array<Array<string | number>> = [];
 for (const name of archs) {
   for (const batch of batches) {
     for (const threads of threadCounts) {
-      const torch = withTorch ? torchGradSeconds(ARCHS[name], batch, threads, repeats) : NaN;
+      const torch = withTorch ? torchGradSeconds(ARCHS[name]!.arch, batch, threads, repeats, ARCHS[name]!.space) : NaN;
       for (const engine of engines) {
         if (engine === 'wasm' && threads !== 1) continue;
-        const ours = await oursSeconds(engine, threads, ARCHS[name], batch);
+        const ours = await oursSeconds(engine, threads, ARCHS[name]!, batch);
         rows.push([name, batch, threads, engine, ours, withTorch ? torch : '-', withTorch ? ours / torch : '-']);
         console.error(`  ${name} B${batch} ${threads} thread(s): ${engine} ${ours.toFixed(2)} s${withTorch ? `, PyTorch ${torch.toFixed(2)} s` : ''}`);
       }

@@ -1,8 +1,9 @@
 /**
  * npm run bench:train — trains NATS-Bench TSS index 6111 (the CIFAR-10 optimum) with NATS-Bench's
- * recipe on the CIFAR-10 training images of the data folder for 10 epochs (cosine over 10),
+ * recipe (or, with --space macro, NAS-Bench-Macro's best network 22212220 with NAS-Bench-Macro's
+ * recipe) on the CIFAR-10 training images of the data folder for 10 epochs (cosine over 10),
  * testing on the test images after every epoch, first with mfnas (`train()`, the library call
- * behind `mfnas train`), then in the same run with PyTorch 1.13 (bench/reference/nb201_train.py)
+ * behind `mfnas train`), then in the same run with PyTorch 1.13 (bench/reference/train_torch.py)
  * on the same recipe — written once, below, as the JSON the Python script reads — and the same
  * thread count. Prints test accuracy and seconds per epoch of both and the ratios.
  *
@@ -13,8 +14,8 @@
  * Batch: NATS-Bench's 256 for both (a training step of TSS 6111 at 256 takes ~1.5 GB of the
  * engine's 4 GB wasm heap).
  *
- * Flags: --epochs 10 --threads 2 --batch 256 --limit N (training images; default all)
- *        --test-limit N --arch 6111 --skip-torch
+ * Flags: --space tss|macro --epochs 10 --threads 2 --batch 256 --limit N (training images; default all)
+ *        --test-limit N --arch (default 6111 for tss, 22212220 for macro) --skip-torch
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,7 +26,8 @@ import { parseArgs } from 'node:util';
 import { requireDataDir } from '../../src/datasets/dataDir.js';
 import { datasetInfo } from '../../src/datasets/registry.js';
 import { engineInfo } from '../../src/engine/backend.js';
-import { TRAIN_DEFAULTS, train, type EpochMetrics } from '../../src/train/index.js';
+import { spaceByName } from '../../src/spaces/index.js';
+import { recipeByName, train, type EpochMetrics } from '../../src/train/index.js';
 import { printTable, TORCH_PYTHON, torchAvailable } from '../common.js';
 
 const { values } = parseArgs({
@@ -34,7 +36,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     limit: { type: 'string' },
     'test-limit': { type: 'string' },
-    arch: { type: 'string', default: '6111' },
+    space: { type: 'string', default: 'tss' },
+    arch: { type: 'string' },
     batch: { type: 'string', default: '256' },
     'skip-torch': { type: 'boolean', default: false },
   },
@@ -47,10 +50,15 @@ const records = (file: string) => fs.statSync(path.join(cifar, file)).size / 307
 const info = datasetInfo('cifar10');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mfnas-bench-train-'));
 
+const space = values.space!;
+if (space !== 'tss' && space !== 'macro') throw new Error(`--space ${space}: bench:train compares tss or macro with PyTorch`);
+const archArg = values.arch ?? (space === 'tss' ? '6111' : '22212220');
+const named = recipeByName(spaceByName(space).trainingRecipe);
 // The recipe, once for both sides.
 const recipe = {
-  epochs: Number(values.epochs), batch: Number(values.batch), lr: TRAIN_DEFAULTS.lr, momentum: TRAIN_DEFAULTS.momentum,
-  weight_decay: TRAIN_DEFAULTS.weightDecay, seed: TRAIN_DEFAULTS.seed, threads,
+  space, recipe: named.name, epochs: Number(values.epochs), batch: Number(values.batch), lr: named.defaults.lr, momentum: named.defaults.momentum,
+  nesterov: named.nesterov, schedule_offset: named.scheduleOffset,
+  weight_decay: named.defaults.weightDecay, seed: named.defaults.seed, threads,
   train_images: values.limit ? Number(values.limit) : records('data_batch_1.bin'),
   test_images: values['test-limit'] ? Number(values['test-limit']) : records('test_batch.bin'),
   crop_padding: info.cropPadding, mean: info.mean, std: info.std, classes: info.classes,
@@ -62,7 +70,7 @@ async function runMfnas(): Promise<{ arch: string; rows: Row[] }> {
   process.env.MFNAS_THREADS = String(threads);
   const rows: Row[] = [];
   const r = await train({
-    out: path.join(tmp, 'mfnas-run'), arch: /^\d+$/.test(values.arch!) ? Number(values.arch) : values.arch!, space: 'tss',
+    out: path.join(tmp, 'mfnas-run'), arch: space === 'tss' && /^\d+$/.test(archArg) ? Number(archArg) : archArg, space, recipe: named.name,
     dataset: 'cifar10', epochs: recipe.epochs, batch: recipe.batch, lr: recipe.lr, momentum: recipe.momentum,
     weightDecay: recipe.weight_decay, seed: recipe.seed, limit: recipe.train_images, testLimit: recipe.test_images, workers: threads,
     onEpoch: (m: EpochMetrics, t) => {
@@ -82,7 +90,7 @@ function runTorch(arch: string): Promise<Row[]> {
   fs.writeFileSync(file, JSON.stringify({
     ...recipe, arch, train_file: path.join(cifar, 'data_batch_1.bin'), test_file: path.join(cifar, 'test_batch.bin'),
   }));
-  const script = fileURLToPath(new URL('../reference/nb201_train.py', import.meta.url));
+  const script = fileURLToPath(new URL('../reference/train_torch.py', import.meta.url));
   const child = spawn(TORCH_PYTHON, [script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   const rows: Row[] = [];
   let buffer = '';
@@ -112,7 +120,7 @@ fs.rmSync(tmp, { recursive: true, force: true });
 const last = (rows: Row[]) => rows[rows.length - 1];
 const perEpoch = (rows: Row[]) => mean(rows.map((r) => r.trainSeconds));
 const evalPerEpoch = (rows: Row[]) => mean(rows.map((r) => r.evalSeconds));
-console.log(`\nTSS ${values.arch} ${m.arch} · CIFAR-10 ${recipe.train_images} train / ${recipe.test_images} test · ${recipe.epochs} epochs · ${threads} threads\n`);
+console.log(`\n${space.toUpperCase()} ${archArg} ${m.arch} · CIFAR-10 ${recipe.train_images} train / ${recipe.test_images} test · ${recipe.epochs} epochs · ${threads} threads\n`);
 const rows: Array<Array<string | number>> = [
   ['mfnas', last(m.rows).test_acc, last(m.rows).test_loss, perEpoch(m.rows), evalPerEpoch(m.rows), perEpoch(m.rows) + evalPerEpoch(m.rows)],
 ];

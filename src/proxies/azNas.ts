@@ -10,7 +10,8 @@
  *    data, so the run's proxy batches (--batch, --batches) play no part (§2);
  *  - feature maps f_0 = stem output (conv → BN, no ReLU) and f_l = raw output of block l
  *    (TSS: 17 blocks, 18 maps; SSS: 3 cells + 2 reductions, 6 maps — the same rule, "stem and
- *    every block", on the SSS network);
+ *    every block", on the SSS network; macro: its searchable layers less the identities that
+ *    only shorten a stage, as the authors' MobileNet-style spaces vary depth by block count);
  *  - expressivity E_l = spectral entropy of f_l's channel covariance (§3);
  *  - trainability from a Rademacher vector–Jacobian product through each block alone (§5);
  *  - complexity = FLOPs (NATS-Bench counting, §6).
@@ -259,7 +260,10 @@ export function crossMomentOf(gIn: tf.Tensor4D, gOut: tf.Tensor4D): { m: Float64
 }
 
 /** The AZ-NAS components of one network (see the file comment); `seed` is the proxy seed. */
-export function azNasScores(spec: NetworkSpec, seed: number): AzProduct {
+export function azNasScores(network: NetworkSpec, seed: number): AzProduct {
+  // A skipped layer of a variable-depth space (kind.ts) is no block: the network is read as the
+  // shorter one it computes (its function is unchanged).
+  const spec: NetworkSpec = { ...network, blocks: network.blocks.filter((b) => !(kindOf(b).isSkippedLayer?.(b) ?? false)) };
   const rng = azRng(spec, seed);
   const used = usedLayers(spec);
   const R = spec.resolution;

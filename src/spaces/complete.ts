@@ -29,6 +29,7 @@ export function completeSpace<A>(d: SpaceDescription<A>): SpaceDefinition<A> {
     representative: d.representative ?? ((arch) => arch),
     enumerate: d.enumerate ?? null,
     drawing: d.drawing ?? null,
+    trainingRecipe: d.trainingRecipe ?? 'nats-bench',
     // An unavailable index keeps its size and its own explanation of what it needs.
     size: d.index?.size ?? null,
     indexed: index !== null,

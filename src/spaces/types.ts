@@ -92,6 +92,11 @@ export interface SpaceDescription<A> extends Omit<SearchSpace<A>, 'canonical'> {
   withBenchmark?(tables: BenchmarkTables | null | undefined): SpaceDescription<A>;
   /** The architecture as an SVG drawing for reports. Absent: reports show its string form only. */
   drawing?(arch: A): string;
+  /**
+   * The training recipe `mfnas train` uses by default: the one the space's benchmark trained
+   * with, by name (src/train/recipe.ts). Absent: 'nats-bench'.
+   */
+  readonly trainingRecipe?: string;
 }
 
 export interface SpaceDefinition<A> extends SearchSpace<A> {
@@ -109,6 +114,8 @@ export interface SpaceDefinition<A> extends SearchSpace<A> {
   networkSpec(arch: A, dataset: DatasetRef): NetworkSpec;
   /** The architecture as an SVG drawing; null when the space has none. */
   readonly drawing: ((arch: A) => string) | null;
+  /** Name of the training recipe `train` uses by default (src/train/recipe.ts). */
+  readonly trainingRecipe: string;
   /** This space's table in `tables`; null without tables or when the space has none there. */
   table(tables: BenchmarkTables | null | undefined): BenchTable | null;
   /**

@@ -28,7 +28,7 @@ import type { Preprocess, TrainedNetwork } from '../networks/trained.js';
 import { describeArchitecture } from '../report/archInfo.js';
 import { openDefaultNatsBenchTables } from '../natsbench/tables.js';
 import { exportModel } from '../export/index.js';
-import { parseSpaceName } from '../spaces/index.js';
+import { parseSpaceName, spaceByName } from '../spaces/index.js';
 import type { SpaceName } from '../spaces/types.js';
 import { checkOutputDir, writeFileAtomic } from '../util/atomicWrite.js';
 import { toCsv } from '../util/csv.js';
@@ -38,8 +38,8 @@ import {
   type Checkpoint, type CheckpointState, type EpochMetrics, type RunSettings,
 } from './checkpoint.js';
 import { batchesPerEpoch, epochOrder, imageFingerprint, plainBatch, trainBatch, type ImageFormat } from './data.js';
-import { learningRate, TRAIN_DEFAULTS } from './recipe.js';
-import { sgdNesterovStep } from './sgd.js';
+import { recipeByName, recipeLearningRate, type RecipeName } from './recipe.js';
+import { sgdStep } from './sgd.js';
 import { SETTING_LIMITS } from './state.js';
 import { addRunningStats, evaluate, trainableNames, trainStep } from './step.js';
 
@@ -52,15 +52,20 @@ export interface TrainOptions {
   readonly space?: SpaceName | string;
   /** 'cifar10' (default), 'cifar100', 'ImageNet16-120', or an image folder (its path, or the value of `resolveDataset`). */
   readonly dataset?: DatasetRef | string;
-  /** Default 200 (NATS-Bench's TSS schedule); the cosine runs over exactly these. */
+  /**
+   * The training recipe (src/train/recipe.ts: optimizer, schedule and the defaults below);
+   * default the space's benchmark's: 'nats-bench' for TSS and SSS, 'nas-bench-macro' for macro.
+   */
+  readonly recipe?: RecipeName | string;
+  /** Default the recipe's (200 for NATS-Bench's TSS schedule, 50 for NAS-Bench-Macro's); the cosine runs over exactly these. */
   readonly epochs?: number;
-  /** Images per step, default 256. */
+  /** Images per step, default the recipe's (256). */
   readonly batch?: number;
-  /** Initial learning rate, default 0.1. */
+  /** Initial learning rate, default the recipe's (0.1). */
   readonly lr?: number;
-  /** Default 0.9 (Nesterov). */
+  /** Default the recipe's (0.9; Nesterov or plain as the recipe says). */
   readonly momentum?: number;
-  /** Default 5e-4, on every parameter. */
+  /** Default the recipe's (5e-4), on every parameter. */
   readonly weightDecay?: number;
   /** Seed of weights, shuffle and augmentation, default 0. */
   readonly seed?: number;
@@ -170,7 +175,7 @@ function numberSetting(v: unknown, name: string, { positive = false } = {}): num
 }
 
 const SETTING_FLAGS: Record<keyof RunSettings, string> = {
-  space: '--space', arch: '--arch', dataset: '--dataset', epochs: '--epochs', batch: '--batch', lr: '--lr',
+  space: '--space', arch: '--arch', dataset: '--dataset', recipe: '--recipe', epochs: '--epochs', batch: '--batch', lr: '--lr',
   momentum: '--momentum', weightDecay: '--weight-decay', seed: '--seed', trainImages: '--limit', testImages: '--test-limit',
 };
 
@@ -223,14 +228,16 @@ async function prepare(o: TrainOptions, previous: CheckpointState | null): Promi
   const testImages = test ? intSetting(given(o.testLimit, p?.testImages ?? test.n), 'test limit (test images)', 1) : 0;
   if (trainImages > train.n) throw new InputError(`--limit ${trainImages} is more than the ${train.n} training images of ${datasetLabel(dataset)}; lower it`);
   if (test && testImages > test.n) throw new InputError(`--test-limit ${testImages} is more than the ${test.n} test images of ${datasetLabel(dataset)}; lower it`);
+  const recipe = recipeByName(String(given<string>(o.recipe, p?.recipe ?? spaceByName(space).trainingRecipe)));
+  const d = recipe.defaults;
   const settings: RunSettings = {
-    space, arch: described.arch, dataset: datasetLabel(dataset),
-    epochs: intSetting(given(o.epochs, p?.epochs ?? TRAIN_DEFAULTS.epochs), 'epochs', SETTING_LIMITS.epochs.min, SETTING_LIMITS.epochs.max),
-    batch: intSetting(given(o.batch, p?.batch ?? TRAIN_DEFAULTS.batch), 'batch', SETTING_LIMITS.batch.min, SETTING_LIMITS.batch.max),
-    lr: numberSetting(given(o.lr, p?.lr ?? TRAIN_DEFAULTS.lr), 'lr', { positive: true }),
-    momentum: numberSetting(given(o.momentum, p?.momentum ?? TRAIN_DEFAULTS.momentum), 'momentum'),
-    weightDecay: numberSetting(given(o.weightDecay, p?.weightDecay ?? TRAIN_DEFAULTS.weightDecay), 'weight decay'),
-    seed: intSetting(given(o.seed, p?.seed ?? TRAIN_DEFAULTS.seed), 'seed', SETTING_LIMITS.seed.min, SETTING_LIMITS.seed.max),
+    space, arch: described.arch, dataset: datasetLabel(dataset), recipe: recipe.name,
+    epochs: intSetting(given(o.epochs, p?.epochs ?? d.epochs), 'epochs', SETTING_LIMITS.epochs.min, SETTING_LIMITS.epochs.max),
+    batch: intSetting(given(o.batch, p?.batch ?? d.batch), 'batch', SETTING_LIMITS.batch.min, SETTING_LIMITS.batch.max),
+    lr: numberSetting(given(o.lr, p?.lr ?? d.lr), 'lr', { positive: true }),
+    momentum: numberSetting(given(o.momentum, p?.momentum ?? d.momentum), 'momentum'),
+    weightDecay: numberSetting(given(o.weightDecay, p?.weightDecay ?? d.weightDecay), 'weight decay'),
+    seed: intSetting(given(o.seed, p?.seed ?? d.seed), 'seed', SETTING_LIMITS.seed.min, SETTING_LIMITS.seed.max),
     trainImages, testImages,
   };
   if (settings.momentum >= 1) throw new InputError(`momentum must be below 1, got ${settings.momentum}`);
@@ -383,6 +390,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const stepsPerEpoch = batchesPerEpoch(settings.trainImages, settings.batch);
   const evalBatch = Math.min(settings.batch, 256);
+  const recipe = recipeByName(settings.recipe);
   const signal = options.signal;
   let interrupted = false;
   let exported: readonly string[] = [];
@@ -398,7 +406,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
   while (state.epoch < settings.epochs) {
     const epoch = state.epoch;
-    const lr = learningRate(settings.lr, epoch, settings.epochs);
+    const lr = recipeLearningRate(recipe, settings.lr, epoch, settings.epochs);
     const order = epochOrder(settings.seed, epoch, settings.trainImages);
     let { lossSum, correct, seen, seconds } = state.partial;
     let sgdSteps = state.sgdSteps;
@@ -406,8 +414,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const s0 = performance.now();
       const batch = trainBatch(trainSet, format, order.subarray(0, settings.trainImages), settings.seed, epoch, b, settings.batch);
       const r = stepOrExplain(() => trainStep(spec, params, batch.x, batch.labels), settings.batch);
-      const sgd = { lr, momentum: settings.momentum, weightDecay: settings.weightDecay };
-      for (const name of names) sgdNesterovStep(params.get(name)!.data, r.grads.get(name)!, momentum.get(name)!, sgd, sgdSteps === 0);
+      const sgd = { lr, momentum: settings.momentum, weightDecay: settings.weightDecay, nesterov: recipe.nesterov };
+      for (const name of names) sgdStep(params.get(name)!.data, r.grads.get(name)!, momentum.get(name)!, sgd, sgdSteps === 0);
       sgdSteps++;
       lossSum += r.loss * batch.labels.length;
       correct += r.correct;

@@ -12,6 +12,7 @@ import type { SpaceName } from '../spaces/types.js';
 import { DataError, quotePath } from '../util/errors.js';
 import type { CheckpointState, EpochMetrics, RunSettings } from './checkpoint.js';
 import { batchesPerEpoch } from './data.js';
+import { isRecipeName, RECIPE_NAMES } from './recipe.js';
 
 /** Bounds of the run settings, shared by the options of `train` (run.ts) and this schema. */
 export const SETTING_LIMITS = {
@@ -85,6 +86,8 @@ function settingsOf(v: unknown): RunSettings {
     space: s.space as SpaceName,
     arch: text(s.arch, 'settings.arch', MAX_ARCH),
     dataset: text(s.dataset, 'settings.dataset'),
+    // Checkpoints written before recipes had names were all trained with NATS-Bench's.
+    recipe: s.recipe === undefined ? 'nats-bench' : isRecipeName(s.recipe) ? s.recipe : fail('settings.recipe', `must be one of ${RECIPE_NAMES.join(', ')}`),
     epochs: int(s.epochs, 'settings.epochs', lim.epochs.min, lim.epochs.max),
     batch: int(s.batch, 'settings.batch', lim.batch.min, lim.batch.max),
     lr: num(s.lr, 'settings.lr', { min: 0, above: true }),

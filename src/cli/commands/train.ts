@@ -1,12 +1,12 @@
 /**
- * `mfnas train`: trains one architecture with NATS-Bench's recipe (src/train). Progress on
+ * `mfnas train`: trains one architecture with its benchmark's recipe (src/train/recipe.ts). Progress on
  * stderr (epoch, loss, accuracy, time left); the summary, or with --json one object, on stdout.
  * Ctrl-C (or SIGTERM) lets the current step finish, saves the checkpoint and exits with 130;
  * `--resume` continues from it. A second Ctrl-C exits at once (the last checkpoint stays whole).
  */
 import { Option, type Command } from 'commander';
 import { parseSpaceName, spaceNames } from '../../spaces/index.js';
-import { TRAIN_DEFAULTS } from '../../train/recipe.js';
+import { RECIPES, RECIPE_NAMES, recipeByName, TRAIN_DEFAULTS, type RecipeName } from '../../train/recipe.js';
 import { stoppedAt, train, TrainingInterrupted, type TrainResult } from '../../train/run.js';
 import { escapeUnprintable, oneLine } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
@@ -14,7 +14,7 @@ import { fmtAccuracy, fmtSeconds, keyValues, table } from '../format.js';
 import { archText, MAX_SEED, parseIntFlag, parseNumberFlag, parseSeedFlag, plainText, printResult, skipBadOption, type GlobalOptions } from '../options.js';
 
 interface TrainFlags {
-  space?: 'tss' | 'sss'; dataset?: string; arch?: string; out: string; epochs?: number; batch?: number; lr?: number;
+  space?: string; recipe?: RecipeName; dataset?: string; arch?: string; out: string; epochs?: number; batch?: number; lr?: number;
   momentum?: number; weightDecay?: number; seed?: number; limit?: number; testLimit?: number; workers?: number;
   resume?: boolean; skipBad?: boolean; json?: boolean;
 }
@@ -29,17 +29,19 @@ export function registerTrainCommand(program: Command): void {
   const d = TRAIN_DEFAULTS;
   program
     .command('train')
-    .description("train one architecture with NATS-Bench's recipe (SGD Nesterov, cosine learning rate, crop + flip)")
+    .description("train one architecture with its benchmark's recipe (NATS-Bench's for tss and sss, NAS-Bench-Macro's for macro)")
     .addOption(new Option('--space <space>', `search space: ${spaceNames().join(', ')} (default tss)`)
       .argParser((t) => parseSpaceName(plainText('--space', 40, `a search space: use ${spaceNames().join(', ')}`)(t))))
     .addOption(new Option('--arch <arch>', 'architecture string or NATS-Bench index').argParser(archText))
     .addOption(new Option('--dataset <name|DIR>', 'cifar10, cifar100, ImageNet16-120 or an image folder (default cifar10)')
       .argParser(plainText('--dataset', 4096, 'a dataset name or folder')))
     .requiredOption('--out <dir>', 'run folder: metrics.csv, checkpoint.safetensors (must not hold a run unless --resume)')
-    .addOption(new Option('--epochs <e>', `epochs; the cosine schedule spans them (default ${d.epochs})`).argParser(parseIntFlag('epochs', { min: 1, max: 100_000 })))
+    .addOption(new Option('--recipe <name>', `training recipe: ${RECIPE_NAMES.map((n) => `${n} (${RECIPES[n].summary.replace(/^[^:]*: /, '')})`).join('; ')}. Default: the space's benchmark's`)
+      .argParser((t) => recipeByName(plainText('--recipe', 40, `a recipe: use ${RECIPE_NAMES.join(' or ')}`)(t)).name))
+    .addOption(new Option('--epochs <e>', `epochs; the cosine schedule spans them (default the recipe's: ${RECIPE_NAMES.map((n) => `${RECIPES[n].defaults.epochs} for ${n}`).join(', ')})`).argParser(parseIntFlag('epochs', { min: 1, max: 100_000 })))
     .addOption(new Option('--batch <n>', `images per step (default ${d.batch})`).argParser(parseIntFlag('batch', { min: 2, max: 65_536 })))
     .addOption(new Option('--lr <x>', `initial learning rate (default ${d.lr})`).argParser(parseNumberFlag('lr', { positive: true })))
-    .addOption(new Option('--momentum <x>', `Nesterov momentum (default ${d.momentum})`).argParser(parseNumberFlag('momentum')))
+    .addOption(new Option('--momentum <x>', `momentum, Nesterov or plain as the recipe says (default ${d.momentum})`).argParser(parseNumberFlag('momentum')))
     .addOption(new Option('--weight-decay <x>', `L2 weight decay on all parameters (default ${d.weightDecay})`).argParser(parseNumberFlag('weight-decay')))
     .addOption(new Option('--seed <n>', `seed of weights, shuffle and augmentation, 0..${MAX_SEED} (default ${d.seed})`).argParser(parseSeedFlag('seed')))
     .addOption(new Option('--limit <n>', 'train on the first N training images (default all)').argParser(parseIntFlag('limit', { min: 1 })))
@@ -69,7 +71,7 @@ export function registerTrainCommand(program: Command): void {
       let result: TrainResult;
       try {
         result = await train({
-          out: opts.out, arch: opts.arch, space: opts.space, dataset: opts.dataset, epochs: opts.epochs, batch: opts.batch,
+          out: opts.out, arch: opts.arch, space: opts.space, recipe: opts.recipe, dataset: opts.dataset, epochs: opts.epochs, batch: opts.batch,
           lr: opts.lr, momentum: opts.momentum, weightDecay: opts.weightDecay, seed: opts.seed, limit: opts.limit,
           testLimit: opts.testLimit, workers: opts.workers, resume: !!opts.resume, skipBad: opts.skipBad, dataDir: globals.dataDir,
           signal: controller.signal,
@@ -111,7 +113,7 @@ export function registerTrainCommand(program: Command): void {
       const dataset = escapeUnprintable(result.dataset);
       process.stdout.write(keyValues([
         ['arch', result.index === null ? result.arch : `${result.arch} (index ${result.index})`],
-        ['trained on', `${result.space.toUpperCase()} / ${dataset}, ${result.epochsDone} epochs`],
+        ['trained on', `${result.space.toUpperCase()} / ${dataset}, ${result.epochsDone} epochs, recipe ${result.settings.recipe}`],
       ]) + '\n');
       // The last epochs (all of them for short runs): enough to see the trend without flooding.
       const rows = result.metrics.slice(-10).map((m) => [

@@ -47,6 +47,11 @@ export interface Conv2DShape {
   stride?: Pair;
   /** Default 0. Output size: floor((H + top + bottom - kh) / strideH) + 1. */
   pad?: Padding;
+  /**
+   * PyTorch's `groups` (default 1): output channels [j·Co/g, (j+1)·Co/g) see input channels
+   * [j·Ci/g, (j+1)·Ci/g); the filter is [kh,kw,Ci/g,Co]. g = Ci = Co is depthwise ([kh,kw,C,1]).
+   */
+  groups?: number;
 }
 
 export interface Pool2DShape {
@@ -85,9 +90,9 @@ export interface RawNativeAddon {
   readonly dnnlVersion: string;
   readonly cpuIsa: string;
   readonly abiVersion: number;
-  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): void;
-  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): void;
-  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number): void;
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, groups?: number): void;
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, groups?: number): void;
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, n: number, h: number, wd: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, groups?: number): void;
   batchNorm(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, n: number, h: number, w: number, c: number, eps: number): void;
   batchNormBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, n: number, h: number, w: number, c: number, eps: number): void;
   relu(x: Float32Array, y: Float32Array): void;
@@ -128,11 +133,11 @@ export interface NativeKernels {
 
   /** [batch, outHeight, outWidth, outChannels] (PyTorch floor rule). */
   conv2dOutputShape(s: Conv2DShape): [number, number, number, number];
-  /** y = conv(x, filter); x [N,H,W,Ci], filter [kh,kw,Ci,Co], y [N,Ho,Wo,Co]. */
+  /** y = conv(x, filter); x [N,H,W,Ci], filter [kh,kw,Ci/groups,Co], y [N,Ho,Wo,Co]. */
   conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, s: Conv2DShape): void;
   /** dx [N,H,W,Ci] from dy [N,Ho,Wo,Co] and filter. */
   conv2dBackwardData(dy: Float32Array, filter: Float32Array, dx: Float32Array, s: Conv2DShape): void;
-  /** dFilter [kh,kw,Ci,Co] from x and dy. */
+  /** dFilter [kh,kw,Ci/groups,Co] from x and dy. */
   conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dFilter: Float32Array, s: Conv2DShape): void;
 
   /**
@@ -168,7 +173,7 @@ export interface NativeKernels {
 
 // Builds of ABI 2 chose convolution formats by timing and split reductions by thread count:
 // refusing them keeps the reproducibility promise above.
-const ADDON_ABI = 5;
+const ADDON_ABI = 6;
 const FORMATS: readonly ConvFormat[] = ['nhwc', 'blocked', 'auto'];
 
 function pair(p: Pair | undefined, dflt: number): [number, number] {
@@ -186,13 +191,13 @@ function pads(p: Padding | undefined): Pads {
   return [p[0], p[0], p[1], p[1]];
 }
 
-type ConvArgs = [n: number, h: number, w: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number];
+type ConvArgs = [n: number, h: number, w: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, groups: number];
 type PoolArgs = [n: number, h: number, w: number, c: number, kh: number, kw: number, sh: number, sw: number, pt: number, pb: number, pl: number, pr: number, excludePad: boolean];
 
 function convArgs(s: Conv2DShape): ConvArgs {
   const [kh, kw] = pair(s.kernel, 1);
   const [sh, sw] = pair(s.stride, 1);
-  return [s.batch, s.height, s.width, s.inChannels, s.outChannels, kh, kw, sh, sw, ...pads(s.pad)];
+  return [s.batch, s.height, s.width, s.inChannels, s.outChannels, kh, kw, sh, sw, ...pads(s.pad), s.groups ?? 1];
 }
 
 function poolArgs(s: Pool2DShape): PoolArgs {

@@ -9,7 +9,9 @@
  * Replaced stock kernels: Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter.
  * Kernels tfjs does not have (NATIVE_TFJS_KERNELS, run by the 'native' mfnas kernels in
  * ../kernels/native.ts): MfnasBatchNormTrain, MfnasBatchNormTrainGrad, MfnasReluGrad,
- * MfnasAvgPool, MfnasAvgPoolGrad (both excluding padding from the divisor), MfnasAddN.
+ * MfnasAvgPool, MfnasAvgPoolGrad (both excluding padding from the divisor), MfnasAddN, and
+ * grouped convolution with PyTorch's symmetric padding and its two gradients
+ * (MfnasGroupedConv2D, …BackpropInput, …BackpropFilter; the depthwise convolution's kernels).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeKernels } from './binding.js';
@@ -27,7 +29,25 @@ export const NATIVE_TFJS_KERNELS = {
   avgPool: 'MfnasAvgPool',
   avgPoolGrad: 'MfnasAvgPoolGrad',
   addN: 'MfnasAddN',
+  groupedConv: 'MfnasGroupedConv2D',
+  groupedConvGradInput: 'MfnasGroupedConv2DBackpropInput',
+  groupedConvGradFilter: 'MfnasGroupedConv2DBackpropFilter',
 } as const;
+
+/** [n, h, w, ci, co, kh, kw, sh, sw, pt, pb, pl, pr, groups] of a grouped convolution, x [N,H,W,Ci], filter [kh,kw,Ci/g,Co] (or depthwise [kh,kw,C,1]). */
+function groupedConvArgs(xShape: number[], filterShape: number[], attrs: Attrs): [...ConvArgs, number] {
+  const [n, h, w, ci] = xShape as [number, number, number, number];
+  const [kh, kw, f2, f3] = filterShape as [number, number, number, number];
+  const s = attrs.stride as number, p = attrs.pad as number, g = attrs.groups as number;
+  // ci/g · co filter entries per tap: also right for a depthwise filter shaped [kh,kw,C,1].
+  const co = (f2 * f3 * g) / ci;
+  return [n, h, w, ci, co, kh, kw, s, s, p, p, p, p, g];
+}
+
+function convOutShape(a: [...ConvArgs, number]): number[] {
+  const [n, h, w, , co, kh, kw, sh, sw, pt, pb, pl, pr] = a;
+  return [n, Math.floor((h + pt + pb - kh) / sh) + 1, Math.floor((w + pl + pr - kw) / sw) + 1, co];
+}
 
 type Attrs = Record<string, unknown>;
 
@@ -81,6 +101,24 @@ export function makeNativeKernels(native: NativeKernels, backendName = 'wasm'): 
       const info = convInfo(x.shape, filterShape, attrs);
       const dw = b.makeOutput(filterShape, 'float32');
       raw.conv2dBackwardFilter(view(b, x), view(b, dy), view(b, dw), ...convArgs(info));
+      return dw;
+    }),
+    kernel(NATIVE_TFJS_KERNELS.groupedConv, ({ x, filter }, b, attrs) => {
+      const args = groupedConvArgs(x.shape, filter.shape, attrs);
+      const y = b.makeOutput(convOutShape(args), 'float32');
+      raw.conv2d(view(b, x), view(b, filter), view(b, y), ...args);
+      return y;
+    }),
+    kernel(NATIVE_TFJS_KERNELS.groupedConvGradInput, ({ dy, filter }, b, attrs) => {
+      const inputShape = attrs.inputShape as number[];
+      const dx = b.makeOutput(inputShape, 'float32');
+      raw.conv2dBackwardData(view(b, dy), view(b, filter), view(b, dx), ...groupedConvArgs(inputShape, filter.shape, attrs));
+      return dx;
+    }),
+    kernel(NATIVE_TFJS_KERNELS.groupedConvGradFilter, ({ x, dy }, b, attrs) => {
+      const filterShape = attrs.filterShape as number[];
+      const dw = b.makeOutput(filterShape, 'float32');
+      raw.conv2dBackwardFilter(view(b, x), view(b, dy), view(b, dw), ...groupedConvArgs(x.shape, filterShape, attrs));
       return dw;
     }),
     kernel(NATIVE_TFJS_KERNELS.batchNorm, ({ x, gamma, beta }, b, attrs) => {

@@ -1,5 +1,6 @@
 /**
- * mfnas kernels for the native engine: batch norm, pooling, sums and the ReLU gradient, done by
+ * mfnas kernels for the native engine: batch norm, pooling, sums, the ReLU gradient and the
+ * depthwise convolution with both gradients, done by
  * the addon's kernels that ../native/tfjsKernels.ts adds to the wasm backend. ReLU's forward,
  * which tfjs-wasm already does as fast, stays the '*' one.
  */
@@ -49,6 +50,21 @@ registerMfnasKernel({
   forward: ([x]) => runTfjsKernel<tf.Tensor4D>(K.avgPool, { x }, { kernel: 2, stride: 2, pad: 0 }),
   gradient: (dy, _saved, [x]) =>
     tf.tidy(() => runTfjsKernel<tf.Tensor4D>(K.avgPoolGrad, { dy }, { inputShape: x.shape, kernel: 2, stride: 2, pad: 0 })),
+});
+
+registerMfnasKernel({
+  name: 'DepthwiseConv2dTorchPad',
+  backend: 'native',
+  // oneDNN's depthwise kernels (groups = channels); the filter [kh,kw,C,1] is [kh,kw,1,C] in memory.
+  forward: ([x, w], { stride, pad }) =>
+    runTfjsKernel<tf.Tensor4D>(K.groupedConv, { x, filter: w }, { stride, pad, groups: x.shape[3] }),
+  gradient: (dy, _saved, [x, w], { stride, pad }) => {
+    const attrs = { stride, pad, groups: x.shape[3] };
+    return [
+      runTfjsKernel<tf.Tensor4D>(K.groupedConvGradInput, { dy, filter: w }, { ...attrs, inputShape: x.shape }),
+      runTfjsKernel<tf.Tensor4D>(K.groupedConvGradFilter, { x, dy }, { ...attrs, filterShape: w.shape }),
+    ];
+  },
 });
 
 registerMfnasKernel({

@@ -32,4 +32,6 @@ export const identityDownsampleKind: BlockKind<IdentityDownsampleSpec> = {
   graph: (b, input, g) => (b.downsample ? g.bn(b.downsample.bn, g.conv(b.downsample.conv, input)) : input),
   output: (b) => (b.downsample ? { size: b.downsample.bn.size, channels: b.cout } : { size: b.size, channels: b.cin }),
   isIdentity: (b) => b.downsample === null,
+  // An identity inside a stage is how NAS-Bench-Macro makes a stage shorter.
+  isSkippedLayer: (b) => b.downsample === null,
 };

@@ -78,6 +78,14 @@ export interface BlockKind<S extends BlockSpec = BlockSpec> {
   output(block: S): { readonly size: number; readonly channels: number };
   /** True when the block computes exactly its input (AZ-NAS scores such a block apart). Absent: never. */
   isIdentity?(block: S): boolean;
+  /**
+   * True when the block stands for "no layer here" in a variable-depth space (NAS-Bench-Macro's
+   * identity layer inside a stage): it computes its input exactly, and per-block measures such
+   * as AZ-NAS read the network as not having it. Unlike `isIdentity`, which marks a real block
+   * of the topology that happens to compute its input (a NAS-Bench-201 cell of skip
+   * connections, which AZ-NAS scores −∞). Absent: never.
+   */
+  isSkippedLayer?(block: S): boolean;
   /** True when the block's output is constant zero at initialisation. Absent: never. */
   isConstantZero?(block: S): boolean;
 }

@@ -30,6 +30,8 @@ export const macroDescription: SpaceDescription<MacroArch> = {
   crossover: crossoverMacroArch,
   networkSpec: (arch, dataset) => macroNetworkSpec(arch, dataset),
   drawing: macroDrawing,
+  // The recipe its table was trained with (issue 23; src/train/recipe.ts).
+  trainingRecipe: 'nas-bench-macro',
 };
 
 export const macro: SpaceDefinition<MacroArch> = completeSpace(macroDescription);

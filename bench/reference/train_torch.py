@@ -1,16 +1,19 @@
-"""PyTorch side of `npm run bench:train`: trains a NAS-Bench-201 TinyNetwork (nb201_torch.py)
-with the recipe in a JSON file written by bench/timing/train.ts, which uses the same recipe for mfnas.
+"""PyTorch side of `npm run bench:train`: trains a NAS-Bench-201 TinyNetwork (nb201_torch.py) or a
+NAS-Bench-Macro network (macro_torch.py) with the recipe in a JSON file written by
+bench/timing/train.ts, which uses the same recipe for mfnas.
 
-Recipe fields: arch, classes, epochs, batch, lr, momentum, weight_decay, seed, threads,
-train_file / test_file (CIFAR binary: 1 label byte + 3072 pixel bytes per record),
-train_images / test_images (the first N records), crop_padding, mean / std (0..255 units).
+Recipe fields: space ('tss' or 'macro'), arch, classes, epochs, batch, lr, momentum, nesterov,
+schedule_offset, weight_decay, seed, threads, train_file / test_file (CIFAR binary: 1 label byte +
+3072 pixel bytes per record), train_images / test_images (the first N records), crop_padding,
+mean / std (0..255 units).
 
-As NATS-Bench trains: SGD(nesterov=True, weight_decay on every parameter), lr of epoch e
-= lr * (1 + cos(pi * e / epochs)) / 2 (CosineAnnealingLR stepped per epoch), a shuffled pass per
-epoch keeping the last partial batch, random crop with zero padding + horizontal flip, then
-normalisation; cross-entropy; test in eval mode (BN running statistics).
+SGD(nesterov as given, weight_decay on every parameter), lr of epoch e
+= lr * (1 + cos(pi * (e + schedule_offset) / epochs)) / 2 (CosineAnnealingLR stepped per epoch;
+offset 1 where the scheduler is stepped before the epoch, as NAS-Bench-Macro's train.py does), a
+shuffled pass per epoch keeping the last partial batch, random crop with zero padding +
+horizontal flip, then normalisation; cross-entropy; test in eval mode (BN running statistics).
 
-Usage: python3 nb201_train.py RECIPE.json
+Usage: python3 train_torch.py RECIPE.json
 Prints one JSON line per epoch ({"epoch", "train_loss", "train_acc", "test_loss", "test_acc",
 "train_seconds", "eval_seconds"}) and a last line {"done": true, "torch": version}.
 """
@@ -21,6 +24,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nb201_torch import TinyNetwork  # noqa: E402
+from macro_torch import MacroNetwork  # noqa: E402
+
+NETWORKS = {'tss': TinyNetwork, 'macro': MacroNetwork}
 
 
 def load_cifar(path, n):
@@ -45,12 +51,12 @@ def main():
     # Zero padding in raw pixel space (torchvision pads the PIL image), then normalise.
     xtr_pad = F.pad(xtr, (p, p, p, p))
 
-    net = TinyNetwork(r['arch'], r['classes'])
+    net = NETWORKS[r.get('space', 'tss')](r['arch'], r['classes'])
     opt = torch.optim.SGD(net.parameters(), lr=r['lr'], momentum=r['momentum'],
-                          weight_decay=r['weight_decay'], nesterov=True)
+                          weight_decay=r['weight_decay'], nesterov=r.get('nesterov', True))
     n = xtr.shape[0]
     for epoch in range(r['epochs']):
-        lr = 0.5 * r['lr'] * (1 + math.cos(math.pi * epoch / r['epochs']))
+        lr = 0.5 * r['lr'] * (1 + math.cos(math.pi * (epoch + r.get('schedule_offset', 0)) / r['epochs']))
         for g in opt.param_groups:
             g['lr'] = lr
         net.train()
