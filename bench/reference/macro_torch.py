@@ -4,7 +4,8 @@ to 32 channels + BN + ReLU; 8 layers in stages of 2, 3, 3, the first of each sta
 and twice the channels; a layer is identity ('0', a 1x1 conv + BN where the shape changes), an
 inverted residual with kernel 3 / expansion 3 ('1') or kernel 5 / expansion 6 ('2') (1x1 conv,
 BN, ReLU, depthwise conv, BN, ReLU, 1x1 conv, BN; a skip when the shape allows); head 1x1 conv to
-1280 + BN + ReLU, global average pool, linear. Used only by `npm run bench:*`.
+1280 + BN + ReLU, global average pool, linear. Used by `npm run bench:*` and, as the reference
+network for macro, by `npm run verify:torch` (verify_torch.py imports MacroNetwork).
 
 Usage: python3 macro_torch.py --arch 22212220 --batch N --threads T --repeats R [--classes C] [--size S]
 Prints one JSON line: {"median": seconds, "times": [...], "torch": version, "params": n}.

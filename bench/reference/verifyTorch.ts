@@ -2,7 +2,7 @@
  * npm run verify:torch — an independent end-to-end cross-check of mfnas's networks, gradients
  * and gradient proxies against PyTorch. A developer tool, not a CI test (CI has no torch).
  *
- * For a handful of TSS and SSS architectures on CIFAR-10-shaped input:
+ * For a handful of TSS, SSS and NAS-Bench-Macro architectures on CIFAR-10-shaped input:
  *  1. mfnas builds the spec, initialises the weights (`initNetwork(spec, seed)`), draws the proxy
  *     batches (`createProxyContext`: CIFAR-10 train with the training transform; synthetic N(0,1)
  *     images if the data is absent) and runs the proxies' gradient pass (`lossAndGrads`,
@@ -10,9 +10,13 @@
  *  2. weights, batches and those ReLU inputs go to a temp folder (float32/int32 little-endian +
  *     manifest.json);
  *  3. bench/reference/verify_torch.py builds the same network in PyTorch from the architecture
- *     string alone (MFNAS.md §1; it runs the full network, dead edges included), loads the
- *     weights and runs forward (train mode) + cross-entropy + backward per batch three times:
- *     float32, float64, and float64 with mfnas's ReLU branch decisions ("ref", see below); and
+ *     string alone (MFNAS.md §1; it runs the full network, dead edges included; macro networks
+ *     are bench/reference/macro_torch.py's, the depthwise convs nn.Conv2d with groups = C), maps
+ *     mfnas's layer names onto its modules, loads the weights (HWIO [k, k, cin/groups, cout] →
+ *     OIHW; a depthwise filter is [k, k, 1, C] → [C, 1, k, k]) and runs forward (train mode) +
+ *     cross-entropy + backward per batch three times: float32, float64, and float64 with mfnas's
+ *     ReLU branch decisions ("ref", see below; every ReLU input mfnas records is labelled with
+ *     the PyTorch module it matches, see reluLabels); and
  *     computes intgrad_param / intgrad_mean / ZiCo from each run's gradients with its own numpy
  *     implementation of MFNAS.md §3;
  *  4. here we compare parameter counts, ReLU inputs, losses, every conv/linear weight gradient
@@ -42,7 +46,9 @@
  *    Dead layers must be exactly 0 on every side (mfnas skips them; PyTorch computes them and
  *    gets exact zeros).
  *  - proxy implementation on identical inputs (mfnas's intgrad/ZiCo code fed PyTorch's float32
- *    and float64 gradients vs numpy): relative error ≤ 1e-9 (both accumulate in float64).
+ *    gradients, and its float64 and "ref" gradients rounded to float32, vs numpy on the same
+ *    values): relative error ≤ 1e-9 (both accumulate in float64). The proxy code takes float32
+ *    arrays (intgrad's histogram reads their bits), so float64 gradients are never passed to it.
  *  - evaluateProxies vs mfnas's proxy code on the gradients recorded here: identical (≤ 1e-12);
  *    this checks evaluateProxies's wiring (init seed, batches, layer list, skipDead).
  *  - proxy end to end (evaluateProxies vs numpy on ref's gradients): within
@@ -68,11 +74,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openNatsBenchTables } from '../../src/natsbench/tables.js';
+import { loadMacroTable, macroTablePath } from '../../src/natsbench/macroTable.js';
 import type { Batch } from '../../src/datasets/batches.js';
 import { resolveDataDir } from '../../src/datasets/dataDir.js';
 import { datasetInfo } from '../../src/datasets/registry.js';
 import { activeBackend, initEngine } from '../../src/engine/backend.js';
-import { countParams, gradientParamNames, initNetwork, type CellSpec, type NetworkSpec } from '../../src/networks/index.js';
+import { countParams, gradientParamNames, initNetwork, type BlockSpec, type CellSpec, type NetworkSpec } from '../../src/networks/index.js';
 import { buildNetworkSpec } from '../../src/spaces/network.js';
 import { lossAndGrads, toTensorParams } from '../../src/networks/model.js';
 import { createProxyContext } from '../../src/proxies/context.js';
@@ -118,8 +125,9 @@ await initEngine();
 const dataDir = resolveDataDir();
 const tssTable = dataDir ? safe(() => openNatsBenchTables(dataDir).tss) : null;
 const sssTable = dataDir ? safe(() => openNatsBenchTables(dataDir).sss) : null;
+const macroTable = dataDir ? safe(() => loadMacroTable(macroTablePath(dataDir))) : null;
 
-interface ArchCase { label: string; space: 'tss' | 'sss'; arch: string; tableParams: number | null }
+interface ArchCase { label: string; space: 'tss' | 'sss' | 'macro'; arch: string; tableParams: number | null }
 const ARCHS: ArchCase[] = [
   { label: 'typical', space: 'tss', arch: TYPICAL, tableParams: null },
   { label: 'all-conv', space: 'tss', arch: ALL_CONV, tableParams: null },
@@ -129,6 +137,12 @@ const ARCHS: ArchCase[] = [
   { label: 'pool+none', space: 'tss', arch: '|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|', tableParams: null },
   { label: '8:16:24:32:40', space: 'sss', arch: '8:16:24:32:40', tableParams: null },
   { label: '64:8:64:8:64', space: 'sss', arch: '64:8:64:8:64', tableParams: null },
+  // NAS-Bench-Macro: the table's best (k5 e6 everywhere but one k3 e3 and a trailing identity);
+  // identities both stage-first (1×1 conv stride 2 + BN) and inside stages (no-ops); a mix with
+  // shortcuts in every stage.
+  { label: 'macro-22212220', space: 'macro', arch: '22212220', tableParams: null },
+  { label: 'macro-20010010', space: 'macro', arch: '20010010', tableParams: null },
+  { label: 'macro-12101201', space: 'macro', arch: '12101201', tableParams: null },
 ];
 for (const a of ARCHS) {
   if (a.space === 'tss' && tssTable) {
@@ -137,6 +151,8 @@ for (const a of ARCHS) {
   } else if (a.space === 'sss' && sssTable) {
     const index = a.arch.split(':').reduce((s, c) => s * 8 + (Number(c) / 8 - 1), 0);
     a.tableParams = sssTable.params(DATASET, index);
+  } else if (a.space === 'macro' && macroTable) {
+    a.tableParams = macroTable.params(DATASET, [...a.arch].reduce((s, c) => s * 3 + Number(c), 0));
   }
 }
 const selected = values.only ? ARCHS.filter((a) => values.only!.split(',').includes(a.label)) : ARCHS;
@@ -177,6 +193,8 @@ interface PyResult {
   loss32: number[]; loss64: number[]; loss64m: number[];
   grads32: PyEntry[]; grads64: PyEntry[]; grads64m: PyEntry[];
   scores32: PyScores; scores64: PyScores; scores64m: PyScores;
+  /** numpy on the float64 runs' gradients rounded to float32 (the implementation check's input). */
+  scores64f32: PyScores; scores64mf32: PyScores;
   reluReport: ReluRow[]; reluNotCalled: string[];
 }
 
@@ -334,9 +352,10 @@ for (const [k, a] of selected.entries()) {
   ]);
 
   // proxies
-  // (1) implementation on identical inputs: mfnas's code on PyTorch's gradients vs numpy
+  // (1) implementation on identical inputs: mfnas's code on PyTorch's gradients vs numpy (the
+  // float64 ones rounded to float32 on both sides: the proxy code takes Float32Array)
   const implOf = (recs: LayerGradients[]): Scores => ({ ...intgradScores(recs), zico: zicoScore(recs) });
-  const impl = [[implOf(t32), p.scores32], [implOf(t64), p.scores64], [implOf(ref), p.scores64m]] as const;
+  const impl = [[implOf(t32), p.scores32], [implOf(toFloat32(t64)), p.scores64f32], [implOf(toFloat32(ref)), p.scores64mf32]] as const;
   // (2) evaluateProxies's wiring: the same code on the gradients recorded above
   const ownCode = implOf(records);
   // (3) end to end, with the first-order bound and the threshold crossings
@@ -433,23 +452,42 @@ function maxOf(xs: number[]): number {
 
 /**
  * The ReLUs mfnas applies, in the order src/networks/model.ts applies them with skipDead on:
- * per block, cells edge by edge (by target node, then string order) for live edges with a
- * ReLU (nor_conv, avg_pool across a channel change), reductions conv_a then conv_b; then the
- * last BN's ReLU. Labels are the PyTorch side's (`cells.K.edgeE`, `cells.K.conv_a`, `lastact`).
+ * the stem's if it has one (macro); per block, cells edge by edge (by target node, then string
+ * order) for live edges with a ReLU (nor_conv, avg_pool across a channel change), reductions
+ * conv_a then conv_b, inverted residuals after the expand conv then after the depthwise conv
+ * (identity layers have none); then the head's (TSS/SSS: the last BN's; macro: the 1×1 conv's).
+ * Labels are the PyTorch side's (`stem`, `cells.K.edgeE`, `cells.K.conv_a`,
+ * `cells.K.relu_expand`, `cells.K.relu_depthwise`, `lastact` / `head`).
  */
 function reluLabels(spec: NetworkSpec): string[] {
   const out: string[] = [];
+  if (spec.stem.relu) out.push(spec.stem.name);
   for (const block of spec.blocks) {
-    if (block.kind === 'reduction') { out.push(`${block.name}.conv_a`, `${block.name}.conv_b`); continue; }
-    for (let j = 1; j <= 3; j++) {
-      (block as CellSpec).edges.forEach((edge, e) => {
-        if (edge.to !== j || !edge.live) return;
-        const impl = edge.impl;
-        if ((impl.kind === 'conv_bn' && impl.relu) || (impl.kind === 'pool' && impl.pre)) out.push(`${block.name}.edge${e}`);
-      });
+    switch (block.kind) {
+      case 'reduction':
+        out.push(`${block.name}.conv_a`, `${block.name}.conv_b`);
+        break;
+      case 'inverted_residual':
+        out.push(`${block.name}.relu_expand`, `${block.name}.relu_depthwise`);
+        break;
+      case 'identity_downsample':
+        break;
+      case 'cell':
+        for (let j = 1; j <= 3; j++) {
+          (block as CellSpec).edges.forEach((edge, e) => {
+            if (edge.to !== j || !edge.live) return;
+            const impl = edge.impl;
+            if ((impl.kind === 'conv_bn' && impl.relu) || (impl.kind === 'pool' && impl.pre)) out.push(`${block.name}.edge${e}`);
+          });
+        }
+        break;
+      default:
+        throw new Error(`reluLabels: block kind ${block.kind} is not known here`);
     }
   }
-  out.push('lastact');
+  const head = spec.head as BlockSpec & { relu?: boolean };
+  if (head.kind === 'bn_relu' || (head.kind === 'conv_bn' && head.relu)) out.push(head.name);
+  else throw new Error(`reluLabels: head kind ${head.kind} is not known here`);
   return out;
 }
 
@@ -460,10 +498,16 @@ function readRecords(file: string, entries: PyEntry[], f64: boolean, blocks: Rea
     : new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   return entries.map((e) => ({
     name: e.name, block: blocks.get(e.name) ?? null,
-    // LayerGradients is typed Float32Array; the proxy code only indexes it, so float64 reference
-    // gradients are passed at full precision.
+    // LayerGradients is typed Float32Array. Float64 reference gradients keep full precision for
+    // this file's own statistics (batchMoments, binOf), which only index them; mfnas's proxy code
+    // (intgradScores, selectBin) reads float32 bits and gets toFloat32 copies.
     perBatch: Array.from({ length: nBatches }, (_, b) => all.slice(e.offset + b * e.size, e.offset + (b + 1) * e.size) as unknown as Float32Array),
   }));
+}
+
+/** The records with every gradient rounded to float32 (a real Float32Array, as the proxy code expects). */
+function toFloat32(recs: readonly LayerGradients[]): LayerGradients[] {
+  return recs.map((r) => ({ ...r, perBatch: r.perBatch.map((g) => Float32Array.from(g)) }));
 }
 
 function relMaxErr(a: ArrayLike<number>, r: ArrayLike<number>): number {

@@ -3,21 +3,23 @@ mfnas's networks, gradients and gradient proxies.
 
 The networks are built here from the architecture string alone, following MFNAS.md section 1
 (TSS: the NAS-Bench-201 TinyNetwork of nb201_torch.py; SSS: the same skeleton with N=1 cell per
-stage and the channel-changing cell wiring). Only the parameter *values* come from mfnas (so both
-sides start from the same weights); the structure, the forward/backward and the proxies are
-PyTorch / numpy code that shares nothing with mfnas.
+stage and the channel-changing cell wiring; macro: NAS-Bench-Macro's MobileNetV2-style network,
+MacroNetwork of macro_torch.py, with non-inplace ReLUs so that they can be hooked). Only the
+parameter *values* come from mfnas (so both sides start from the same weights); the structure,
+the forward/backward and the proxies are PyTorch / numpy code that shares nothing with mfnas.
 
 Usage: python3 verify_torch.py DIR   (one architecture per call)
   DIR/manifest.json  {"batches": [{"file", "labelsFile", "n", "h", "w"}],
                       "arch": {"space", "arch", "classes", "weightsFile", "tensors": [{"name", "shape", "offset"}]},
                       "relusFile", "relus": [{"batch", "label", "shape", "offset"}]}
-    weights: float32 little-endian in mfnas layouts (conv HWIO [k,k,cin,cout], linear [in,out]),
-    offsets in elements; batch x: float32 NHWC; labels: int32; relus: mfnas's ReLU inputs (NHWC).
+    weights: float32 little-endian in mfnas layouts (conv HWIO [k,k,cin/groups,cout], so a
+    depthwise conv is [k,k,1,C]; linear [in,out]), offsets in elements; batch x: float32 NHWC; labels: int32; relus: mfnas's ReLU inputs (NHWC).
 Runs the network three times: float32, float64, and float64 with mfnas's ReLU branch decisions
 ("64m": every ReLU that mfnas evaluated uses mfnas's sign pattern, so a pre-activation within
 rounding noise of 0 takes the same branch on both sides). Writes DIR/result.json and
 DIR/grads{32,64,64m}.bin (every conv/linear weight gradient per batch in mfnas layout,
-float32/float64/float64; offsets in result.json).
+float32/float64/float64; offsets in result.json); result.json has the proxy scores of each run
+and, for 64 and 64m, of its gradients rounded to float32 (scores64f32, scores64mf32).
 """
 import json
 import math
@@ -31,6 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nb201_torch import Cell, ReLUConvBN, Reduction, TinyNetwork, Zero, parse  # noqa: E402
+from macro_torch import MacroNetwork  # noqa: E402
 
 SSS_CELL = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'
 
@@ -109,11 +112,60 @@ class SssNetwork(nn.Module):
 def build(space, arch, classes):
     if space == 'tss':
         return TinyNetwork(arch, classes)  # the existing reference (C=16, N=5)
-    return SssNetwork([int(c) for c in arch.split(':')], classes)
+    if space == 'sss':
+        return SssNetwork([int(c) for c in arch.split(':')], classes)
+    if space == 'macro':
+        net = MacroNetwork(arch, classes)
+        # macro_torch.py's ReLUs are inplace (the benchmark's speed); here each ReLU's input is
+        # recorded and, in the "64m" run, replaced by input * mask, which needs the input intact.
+        for m in net.modules():
+            if isinstance(m, nn.ReLU):
+                m.inplace = False
+        return net
+    raise ValueError(f'unknown space {space}')
+
+
+# MacroNetwork's inverted residual body: conv, BN, ReLU, depthwise conv, BN, ReLU, conv, BN
+# (macro_torch.py); mfnas's names (src/networks/blocks/invertedResidual.ts) by position.
+MACRO_IR_LAYERS = [(0, 'expand'), (1, 'bn_expand'), (3, 'depthwise'), (4, 'bn_depthwise'), (6, 'project'), (7, 'bn_project')]
+MACRO_IR_RELUS = [(2, 'relu_expand'), (5, 'relu_depthwise')]
+
+
+def check_mapped(net, out, kinds, what):
+    """Every module of `kinds` in `net` must be accounted for exactly once."""
+    ids = [id(m) for _, m in out]
+    if len(ids) != len(set(ids)):
+        raise RuntimeError(f'a {what} is mapped twice')
+    seen = set(ids)
+    for m in net.modules():
+        if isinstance(m, kinds) and id(m) not in seen:
+            raise RuntimeError(f'unmapped {what} {m}')
+    return out
+
+
+def macro_named_layers(net):
+    """named_layers for MacroNetwork. mfnas (src/spaces/macro/network.ts): `stem` and `head` are
+    conv_bn blocks (`<name>.conv`, `<name>.bn`); layer K is block `cells.K`, an inverted residual
+    (`.expand`, `.bn_expand`, `.depthwise`, `.bn_depthwise`, `.project`, `.bn_project`) or an
+    identity (`.conv`, `.bn` where it changes the shape; nothing otherwise)."""
+    out = [('stem.conv', net.stem[0]), ('stem.bn', net.stem[1])]
+    for k, layer in enumerate(net.layers):
+        name = f'cells.{k}'
+        body = layer.body
+        if isinstance(body, nn.Identity):
+            continue
+        if len(body) == 2:  # identity with a 1x1 conv + BN (stage-first layer)
+            out += [(name + '.conv', body[0]), (name + '.bn', body[1])]
+        else:
+            out += [(f'{name}.{suffix}', body[i]) for i, suffix in MACRO_IR_LAYERS]
+    out += [('head.conv', net.head[0]), ('head.bn', net.head[1]), ('classifier', net.classifier)]
+    return check_mapped(net, out, (nn.Conv2d, nn.BatchNorm2d, nn.Linear), 'module')
 
 
 def named_layers(net):
     """(mfnas parameter prefix, module) for every conv, BN and linear, walking the structure."""
+    if isinstance(net, MacroNetwork):
+        return macro_named_layers(net)
     out = [('stem.conv', net.stem[0]), ('stem.bn', net.stem[1])]
 
     def conv_bn(prefix, conv, bn):
@@ -136,18 +188,29 @@ def named_layers(net):
             elif isinstance(op, nn.Sequential):  # skip_connect across a channel change
                 conv_bn(prefix, op[0], op[1])
     out += [('lastact.bn', net.lastact[0]), ('classifier', net.classifier)]
-    # Every parameterised module must be accounted for exactly once.
-    seen = {id(m) for _, m in out}
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear)) and id(m) not in seen:
-            raise RuntimeError(f'unmapped module {m}')
-    return out
+    return check_mapped(net, out, (nn.Conv2d, nn.BatchNorm2d, nn.Linear), 'module')
+
+
+def mfnas_conv_shape(module):
+    """mfnas's filter shape of a conv: [kh, kw, cin/groups, cout] (src/networks/layers.ts), so a
+    depthwise conv (groups = cin = cout = C) is [k, k, 1, C]."""
+    kh, kw = module.kernel_size
+    return (kh, kw, module.in_channels // module.groups, module.out_channels)
 
 
 def to_torch(name, module, arr):
     """mfnas layout -> torch layout for one parameter."""
     if isinstance(module, nn.Conv2d) and name.endswith('.weight'):
-        return arr.transpose(3, 2, 0, 1)  # HWIO -> OIHW
+        # HWIO [kh, kw, cin/groups, cout] -> OIHW [cout, cin/groups, kh, kw]. A depthwise filter
+        # must arrive as [k, k, 1, C]; TensorFlow's depthwise layout [k, k, C, 1] has the same
+        # memory order, so it is accepted and read as [k, k, 1, C] (the element order decides).
+        want = mfnas_conv_shape(module)
+        if tuple(arr.shape) != want:
+            if module.groups > 1 and tuple(arr.shape) == (want[0], want[1], want[3], want[2]):
+                arr = arr.reshape(want)
+            else:
+                raise RuntimeError(f'{name}: mfnas shape {list(arr.shape)}, expected {list(want)} for {module}')
+        return arr.transpose(3, 2, 0, 1)
     if isinstance(module, nn.Linear) and name.endswith('.weight'):
         return arr.T  # [in, out] -> [out, in]
     return arr
@@ -156,7 +219,7 @@ def to_torch(name, module, arr):
 def to_mfnas(module, grad):
     """torch layout -> mfnas layout for a weight gradient."""
     if isinstance(module, nn.Conv2d):
-        return grad.transpose(2, 3, 1, 0)  # OIHW -> HWIO
+        return grad.transpose(2, 3, 1, 0)  # OIHW [cout, cin/groups, kh, kw] -> HWIO [kh, kw, cin/groups, cout]
     return grad.T
 
 
@@ -255,6 +318,13 @@ def proxies(records):
 
 def relu_modules(net):
     """(mfnas label, nn.ReLU) for every ReLU; labels as bench/reference/verifyTorch.ts names mfnas's ReLU calls."""
+    if isinstance(net, MacroNetwork):
+        out = [('stem', net.stem[2])]
+        for k, layer in enumerate(net.layers):
+            if isinstance(layer.body, nn.Sequential) and len(layer.body) > 2:  # inverted residual
+                out += [(f'cells.{k}.{suffix}', layer.body[i]) for i, suffix in MACRO_IR_RELUS]
+        out.append(('head', net.head[2]))
+        return check_mapped(net, out, nn.ReLU, 'ReLU')
     out = []
     for k, block in enumerate(net.cells):
         name = f'cells.{k}'
@@ -267,11 +337,7 @@ def relu_modules(net):
             elif isinstance(op, PoolWithPre):
                 out.append((f'{name}.edge{e}', op.pre[0]))
     out.append(('lastact', net.lastact[1]))
-    seen = {id(m) for _, m in out}
-    for m in net.modules():
-        if isinstance(m, nn.ReLU) and id(m) not in seen:
-            raise RuntimeError('unmapped ReLU')
-    return out
+    return check_mapped(net, out, nn.ReLU, 'ReLU')
 
 
 def run(net, batches, dtype, masks=None, record=False):
@@ -364,6 +430,10 @@ def main():
         res['loss' + tag] = losses
         res['grads' + tag] = entries
         res['scores' + tag] = proxies(records)
+        if tag != '32':
+            # The same gradients rounded to float32: what mfnas's proxy code (which takes float32
+            # arrays) is fed in verifyTorch.ts's implementation check, so both sides see one input.
+            res['scores' + tag + 'f32'] = proxies([(n, b, G.astype(np.float32).astype(np.float64)) for n, b, G in records])
         if tag == '32':
             inputs32 = inputs
         if tag == '64':

@@ -2,6 +2,9 @@
  * npx tsx bench/studies/ranking.ts — the ranking study of docs/ranking.md, from files the CLI wrote:
  *
  *   analyse  --csv runs/ranking/tss-cifar10-500.csv [--csv ...] [--max-size 4]
+ *            (or --scan part.csv[.gz] [--scan ...] --space macro --dataset cifar10: the parts of a
+ *            whole-space `mfnas scan --out`, read as one study of one row per class, accuracies
+ *            from the space's table)
  *            Kendall τ-b / Spearman ρ of every proxy column of `mfnas correlate --out` CSVs, of the
  *            presets (az_nas), of the ensembles named in ENSEMBLES, and of every log-rank ensemble
  *            of 2..max-size proxies (offline: no rescoring). The best ensembles are chosen on one
@@ -20,6 +23,7 @@
  * Output is Markdown (tables ready for docs/ranking.md). Run it niced on a shared machine.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -63,6 +67,7 @@ const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     csv: { type: 'string', multiple: true, default: [] },
+    scan: { type: 'string', multiple: true, default: [] },
     run: { type: 'string', multiple: true, default: [] },
     'max-size': { type: 'string', default: '4' },
     top: { type: 'string', default: '8' },
@@ -80,13 +85,43 @@ function markdown(head: string[], rows: string[][]): string {
 
 interface Study { file: string; accuracy: number[]; columns: Map<ProxyName, number[]> }
 
-function readStudy(file: string): Study {
-  const rows: Array<Record<string, string>> = parseCsv(readFileSync(file, 'utf8'), { columns: true });
-  // Empty or non-numeric cells (a proxy not scored) read as NaN: the bottom, as in correlate.
-  const num = (t: string | undefined) => (t === undefined || t === '' ? NaN : Number(t));
+// Empty or non-numeric cells (a proxy not scored) read as NaN: the bottom, as in correlate.
+const num = (t: string | undefined) => (t === undefined || t === '' ? NaN : Number(t));
+
+function studyOf(file: string, rows: ReadonlyArray<Record<string, string>>, accuracy: number[]): Study {
   const columns = new Map<ProxyName, number[]>();
   for (const name of Object.keys(rows[0] ?? {})) if (isProxyName(name)) columns.set(name, rows.map((r) => num(r[name])));
-  return { file, accuracy: rows.map((r) => Number(r.accuracy)), columns };
+  return { file, accuracy, columns };
+}
+
+function readCsvFile(file: string): Array<Record<string, string>> {
+  const bytes = readFileSync(file);
+  return parseCsv(file.endsWith('.gz') ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8'), { columns: true });
+}
+
+function readStudy(file: string): Study {
+  const rows = readCsvFile(file);
+  return studyOf(file, rows, rows.map((r) => Number(r.accuracy)));
+}
+
+/** The parts of a whole-space scan as one study: one row per class (its first index), accuracy from the table. */
+function readScanStudy(files: readonly string[]): Study {
+  const space = spaceByName(parseSpaceName(values.space!));
+  const dataset = parseDatasetName(values.dataset!);
+  const tables = openNatsBenchTables(requireDataDir({}));
+  const bound = space.withBenchmark(tables);
+  const table = bound.table(tables);
+  if (!table) throw new Error(`no benchmark table for ${values.space} in the data folder`);
+  const byClass = new Map<string, Record<string, string>>();
+  for (const file of files) {
+    for (const row of readCsvFile(file)) {
+      const canonical = bound.canonical(bound.fromIndex(Number(row.index)));
+      if (!byClass.has(canonical)) byClass.set(canonical, row);
+    }
+  }
+  const rows = [...byClass.values()].sort((a, b) => Number(a.index) - Number(b.index));
+  const accuracy = rows.map((r) => table.testAccuracy(dataset, Number(r.index)) ?? NaN);
+  return studyOf(`${values.space}-${values.dataset} scan (${files.length} part${files.length === 1 ? '' : 's'})`, rows, accuracy);
 }
 
 /** A score's values over `rows` (indices into the study): a column, or a log-rank aggregate over exactly those rows. */
@@ -106,10 +141,11 @@ function* subsets<T>(items: readonly T[], k: number, start = 0, prefix: T[] = []
   for (let i = start; i < items.length; i++) { prefix.push(items[i]); yield* subsets(items, k, i + 1, prefix); prefix.pop(); }
 }
 
-function analyse(files: readonly string[]): void {
+function analyse(studies: ReadonlyArray<() => Study>): void {
   const maxSize = Number(values['max-size']), top = Number(values.top);
-  for (const file of files) {
-    const study = readStudy(file);
+  for (const read of studies) {
+    const study = read();
+    const file = study.file;
     const n = study.accuracy.length;
     const all = study.accuracy.map((_, i) => i);
     const even = all.filter((i) => i % 2 === 0), odd = all.filter((i) => i % 2 === 1);
@@ -243,7 +279,9 @@ function answers(dirs: readonly string[]): void {
 }
 
 const mode = positionals[0] ?? 'analyse';
-if (mode === 'analyse') analyse(values.csv!);
+if (mode === 'analyse') {
+  analyse([...values.csv!.map((f) => () => readStudy(f)), ...(values.scan!.length > 0 ? [() => readScanStudy(values.scan!)] : [])]);
+}
 else if (mode === 'time') await time();
 else if (mode === 'searches') searches(values.run!);
 else if (mode === 'answers') answers(values.run!);

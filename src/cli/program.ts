@@ -27,7 +27,7 @@ export interface ProgramOptions {
 
 export function buildProgram(options: ProgramOptions = {}): Command {
   const program = new Command('mfnas')
-    .description('Training-free neural architecture search on NATS-Bench (MFNAS)')
+    .description('Training-free neural architecture search (MFNAS) on NATS-Bench, NAS-Bench-Macro and your own images')
     .version(MFNAS_VERSION)
     .option('--data-dir <dir>', 'data directory (default: MFNAS_DATA_DIR, else ../shared/data)')
     .configureOutput({ outputError: (text, write) => write(options.json ? jsonErrorLine(usageMessage(text), 2) : usageErrorLine(text)) })

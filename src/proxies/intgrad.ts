@@ -56,6 +56,9 @@ function float32BinTable(): Int8Array {
 
 /** counts[binOf(|g[i]|)]++ for every entry of g (entries beyond the last edge are not counted). */
 export function countBins(g: Float32Array, counts: number[]): void {
+  // The table reads float32 bits: any other array (a Float64Array from a caller's reference
+  // code) would be read as garbage bins, silently.
+  if (!(g instanceof Float32Array)) throw new TypeError(`countBins: gradients must be a Float32Array, got ${Object.prototype.toString.call(g)}`);
   const table = float32BinTable();
   const bits = new Uint32Array(g.buffer, g.byteOffset, g.length);
   for (let i = 0; i < bits.length; i++) {

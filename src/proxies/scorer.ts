@@ -184,7 +184,7 @@ export class Scorer {
   }
 
   /** Refuses, before any work, proxies the run's batch settings cannot support. */
-  private checkProxies(proxies: readonly ProxyName[]): void {
+  checkProxies(proxies: readonly ProxyName[]): void {
     for (const p of proxies) {
       const need = proxyInfo(p).minBatches; // an unknown name is an InputError here
       if (this.ctx.settings.batches < need) {

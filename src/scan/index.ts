@@ -154,6 +154,8 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const byClass = new Map<string, ScoredArchitecture>();
   let queueStats: QueueStats | null = null;
   try {
+    // Settings the proxies cannot work with are refused before the first network is scored.
+    session.scorer.checkProxies(proxies);
     await scoreClasses(session.scorer, members, proxies, Math.max(1, session.evaluator.concurrency), byClass, options.onProgress);
     const stats = (session.evaluator as { stats?: QueueStats }).stats;
     queueStats = stats ? { ...stats, workers: { ...stats.workers } } : null;
