@@ -10,10 +10,13 @@ network for macro, by `npm run verify:torch` (verify_torch.py imports MacroNetwo
 Usage: python3 macro_torch.py --arch 22212220 --batch N --threads T --repeats R [--classes C] [--size S]
 Prints one JSON line: {"median": seconds, "times": [...], "torch": version, "params": n}.
 """
-import argparse, json, time
+import os, sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nb201_torch import time_grad  # noqa: E402
 
 STAGES = (2, 3, 3)
 CHOICES = {'1': (3, 3), '2': (5, 6)}  # digit -> (kernel, expansion)
@@ -62,35 +65,5 @@ class MacroNetwork(nn.Module):
         return self.classifier(F.adaptive_avg_pool2d(h, 1).flatten(1))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--arch', required=True)
-    ap.add_argument('--batch', type=int, default=64)
-    ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--repeats', type=int, default=3)
-    ap.add_argument('--classes', type=int, default=10)
-    ap.add_argument('--size', type=int, default=32)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    net = MacroNetwork(a.arch, a.classes).train()
-    x = torch.randn(a.batch, 3, a.size, a.size)
-    y = torch.randint(0, a.classes, (a.batch,))
-
-    def step():
-        net.zero_grad(set_to_none=True)
-        F.cross_entropy(net(x), y).backward()
-
-    step()  # warm-up
-    times = []
-    for _ in range(a.repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    print(json.dumps({'median': times[len(times) // 2], 'times': times, 'torch': torch.__version__,
-                      'params': sum(p.numel() for p in net.parameters())}))
-
-
 if __name__ == '__main__':
-    main()
+    time_grad(MacroNetwork)
